@@ -1,0 +1,191 @@
+"""The ASAL folder layout and decode-once image tensors with an on-disk cache.
+
+Layout (the original's): <data_root>/<category>/{train,test}/{good,anomaly}/*.png, where
+`train` is the unlabeled pool and `test` the held-out split; good = 0, anomaly = 1.
+Defect masks, where known, lie in <split>/ground_truth/<same file name>.
+
+`load_split` decodes every image of a split once, resizes it and returns one uint8 tensor;
+the result is cached in <category>/.cache/, keyed by the file names, their modification
+times and sizes, the image size and the grayscale flag, so any change to a file, or a file
+added or removed, invalidates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from asal.config import MVTEC_CATEGORIES
+from asal.errors import AsalError
+from asal.io import atomic_write
+
+SPLITS = ("train", "test")
+CLASSES = ("good", "anomaly")          # index = label
+MASK_DIR = "ground_truth"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+MVTEC_URL = "https://www.mvtec.com/company/research/datasets/mvtec-ad"
+CACHE_VERSION = 1
+
+
+@dataclass
+class Split:
+    """One split of one category, decoded: images (N, 3, H, W) uint8, labels (N,) int64."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    paths: list[str]
+
+    def __len__(self):
+        return len(self.paths)
+
+    def subset(self, index) -> "Split":
+        index = torch.as_tensor(index, dtype=torch.long)
+        return Split(self.images[index], self.labels[index], [self.paths[i] for i in index])
+
+
+def missing_category_message(data_root: Path, category: str) -> str:
+    where = Path(data_root) / category
+    if category in MVTEC_CATEGORIES:
+        return (f"Category '{category}' is not prepared in {where}; download MVTec AD from "
+                f"{MVTEC_URL} and run `python -m asal prepare-mvtec <mvtec folder> "
+                f"--dest {data_root} --categories {category}`.")
+    if category.startswith("synth_"):
+        return (f"Synthetic category '{category}' is not in {where}; run "
+                f"`python -m asal make-synthetic --dest {data_root}`.")
+    return (f"Category '{category}' not found: {where} does not exist; put your images in "
+            f"{where}/{{train,test}}/{{good,anomaly}}/ or set data_root.")
+
+
+def list_split(data_root, category: str, split: str) -> tuple[list[Path], list[int]]:
+    """Image files of one split, sorted, and their labels from the folder names."""
+    cat_dir = Path(data_root) / category
+    if not cat_dir.is_dir():
+        raise AsalError(missing_category_message(Path(data_root), category))
+    split_dir = cat_dir / split
+    if not split_dir.is_dir():
+        raise AsalError(f"Folder {split_dir} is missing; a category needs train/ and test/ "
+                        "with good/ and anomaly/ inside.")
+    paths, labels = [], []
+    for label, name in enumerate(CLASSES):
+        folder = split_dir / name
+        files = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) \
+            if folder.is_dir() else []
+        if not files:
+            raise AsalError(f"Folder {folder} holds no images; every split needs both good "
+                            "and anomaly images.")
+        paths += files
+        labels += [label] * len(files)
+    return paths, labels
+
+
+def mask_path(image_path: Path) -> Path:
+    """Where the defect mask of an image lives (it may not exist for good images)."""
+    image_path = Path(image_path)
+    return image_path.parent.parent / MASK_DIR / image_path.name
+
+
+def decode_image(path: Path, size: int, grayscale: bool = False) -> np.ndarray:
+    """One image as (3, size, size) uint8 RGB; gray, RGBA and 16-bit inputs included."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+                # 16-bit: keep the top 8 bits; PIL's own convert would clip to white.
+                arr = np.asarray(img, dtype=np.uint32) >> 8
+                img = Image.fromarray(arr.clip(0, 255).astype(np.uint8), mode="L")
+            img = img.convert("L" if grayscale else "RGB").convert("RGB")
+            img = img.resize((size, size), Image.BILINEAR)
+            return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
+        raise AsalError(f"Cannot read image {path} ({err}); replace or delete the file and "
+                        "run again.") from None
+
+
+def decode_mask(path: Path, size: int) -> np.ndarray:
+    """A binary mask (size, size) uint8; an absent file means no defect pixels."""
+    if not Path(path).exists():
+        return np.zeros((size, size), dtype=np.uint8)
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L").resize((size, size), Image.NEAREST)
+            return (np.asarray(img) > 127).astype(np.uint8)
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
+        raise AsalError(f"Cannot read mask {path} ({err}); replace or delete the file.") \
+            from None
+
+
+def decode_many(paths, fn, *args) -> np.ndarray:
+    """Decode files in a thread pool (PIL releases the GIL while decoding)."""
+    workers = min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:
+        arrays = list(pool.map(lambda p: fn(p, *args), paths))
+    return np.stack(arrays) if arrays else np.zeros((0,), dtype=np.uint8)
+
+
+def _cache_key(paths: list[Path], size: int, grayscale: bool, kind: str) -> str:
+    h = hashlib.sha1(f"{CACHE_VERSION}|{kind}|{size}|{grayscale}".encode())
+    for p in paths:
+        st = p.stat() if p.exists() else None
+        stamp = f"{st.st_mtime_ns}|{st.st_size}" if st else "absent"
+        h.update(f"\n{p.as_posix()}|{stamp}".encode())
+    return h.hexdigest()[:16]
+
+
+def _cached(cache_dir: Path, stem: str, key: str, build):
+    """Return build()'s tensor dict, read from cache_dir/stem-key.pt when it is there."""
+    target = cache_dir / f"{stem}-{key}.pt"
+    if target.exists():
+        try:
+            return torch.load(target, weights_only=True, mmap=True)
+        except (RuntimeError, OSError, EOFError):
+            pass  # a damaged cache file is simply rebuilt
+    value = build()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for old in cache_dir.glob(f"{stem}-*.pt"):
+        old.unlink(missing_ok=True)   # stale entries of the same split and size
+    with atomic_write(target, "wb") as f:
+        torch.save(value, f)
+    return value
+
+
+def load_split(data_root, category: str, split: str, size: int,
+               grayscale: bool = False, cache: bool = True) -> Split:
+    """Decode one split of a category to a uint8 tensor (N, 3, size, size), once."""
+    if split not in SPLITS:
+        raise AsalError(f"Split '{split}' is unknown; use one of {SPLITS}.")
+    paths, labels = list_split(data_root, category, split)
+
+    def build():
+        images = torch.from_numpy(decode_many(paths, decode_image, size, grayscale))
+        return {"images": images, "labels": torch.tensor(labels, dtype=torch.long)}
+
+    if cache:
+        key = _cache_key(paths, size, grayscale, "images")
+        stem = f"{split}-{size}-{'gray' if grayscale else 'rgb'}"
+        value = _cached(Path(data_root) / category / ".cache", stem, key, build)
+    else:
+        value = build()
+    return Split(value["images"], value["labels"], [str(p) for p in paths])
+
+
+def load_masks(paths: list[str], size: int) -> torch.Tensor:
+    """Masks (N, size, size) uint8 of the given images; zeros where none exists."""
+    masks = [mask_path(Path(p)) for p in paths]
+    return torch.from_numpy(decode_many(masks, decode_mask, size))
+
+
+def has_masks(paths: list[str]) -> bool:
+    return any(mask_path(Path(p)).exists() for p in paths)
+
+
+def relative_path(path, data_root) -> str:
+    """A path below data_root written the portable way (category/split/class/file)."""
+    return Path(path).resolve().relative_to(Path(data_root).resolve()).as_posix()
+

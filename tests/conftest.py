@@ -1,0 +1,44 @@
+"""Shared fixtures: small datasets made in temporary folders."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from asal.synthetic import make_synthetic
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory) -> Path:
+    """The built-in synthetic data at its default size, made once per test session."""
+    root = tmp_path_factory.mktemp("synthetic")
+    make_synthetic(root, seed=0)
+    return root
+
+
+def write_png(path: Path, array: np.ndarray):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+@pytest.fixture
+def fake_mvtec(tmp_path) -> Path:
+    """A tiny tree in the official MVTec AD layout: two categories, two defect types."""
+    src = tmp_path / "mvtec"
+    rng = np.random.default_rng(0)
+    for cat in ("bottle", "screw"):
+        for i in range(40):
+            write_png(src / cat / "train" / "good" / f"{i:03d}.png",
+                      rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
+        for i in range(10):
+            write_png(src / cat / "test" / "good" / f"{i:03d}.png",
+                      rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
+        for defect in ("broken", "crack"):
+            for i in range(6):
+                write_png(src / cat / "test" / defect / f"{i:03d}.png",
+                          rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
+                mask = np.zeros((16, 16), np.uint8)
+                mask[i:i + 4, 2:6] = 255
+                write_png(src / cat / "ground_truth" / defect / f"{i:03d}_mask.png", mask)
+    return src
