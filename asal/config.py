@@ -54,13 +54,17 @@ def _image_size(x):
 
 SCHEMA: dict[str, Param] = {
     # where and what
-    "category": Param("str"),
+    "category": Param("str", optional=True),
     "data_root": Param("str", optional=True),
     "runs_root": Param("str", default="runs"),
+    "figures_root": Param("str", default="figures"),
     "exp": Param("str", optional=True),
     "seed": Param("int", _non_negative, "a non-negative integer", default=0),
     "device": Param("str", lambda x: x in ("auto", "cpu", "cuda") or x.startswith("cuda:"),
                     "'auto', 'cpu', 'cuda' or 'cuda:N'", default="auto"),
+    # CPU threads for torch; 0 keeps torch's default (all cores). Results on the CPU depend
+    # on the thread count, so the synthetic profile fixes it to give the same numbers anywhere.
+    "cpu_threads": Param("int", _non_negative, "a non-negative integer", default=0),
     "image_size": Param("int", _image_size, "a multiple of 32 between 32 and 2048"),
     "grayscale": Param("bool|str", lambda x: x in (True, False, "auto"),
                        "true, false or 'auto'", default="auto"),
@@ -73,6 +77,9 @@ SCHEMA: dict[str, Param] = {
     "draem_recon_width": Param("int", _positive, "a positive integer"),
     "draem_disc_width": Param("int", _positive, "a positive integer"),
     "draem_checkpoint_every": Param("int", _positive, "a positive integer", default=10),
+    # The paper's 21x21 mean filter is for 256 px images; it scales with the image size.
+    "draem_score_filter": Param("int", lambda x: x >= 1 and x % 2 == 1,
+                                "a positive odd integer", default=21),
     "anomaly_source_dir": Param("str", optional=True),
     "scores_csv": Param("str", optional=True),
     # 02_split_batches
@@ -115,13 +122,15 @@ class Config(dict):
             raise AttributeError(name) from None
 
     @property
-    def category_dir(self) -> Path:
-        return Path(self["data_root"]) / self["category"]
-
-    @property
     def run_dir(self) -> Path:
         """runs/<exp>/<category>: every output of this category lives below it."""
+        if not self["category"]:
+            raise AsalError("This step works on one category; pass -p category <name>.")
         return Path(self["runs_root"]) / self["exp"] / self["category"]
+
+    @property
+    def figures_dir(self) -> Path:
+        return Path(self["figures_root"]) / self["exp"]
 
     @property
     def use_grayscale(self) -> bool:
@@ -230,7 +239,7 @@ def resolve(profile: str = "auto", category: str | None = None, **overrides) -> 
         values["exp"] = path.stem
     if values["data_root"] is None:
         values["data_root"] = os.environ.get("ASAL_DATA", "data")
-    for key in ("data_root", "runs_root", "anomaly_source_dir", "scores_csv", "batches_dir"):
+    for key in ("data_root", "runs_root", "figures_root", "anomaly_source_dir", "scores_csv", "batches_dir"):
         if values[key] is not None:
             values[key] = _resolve_path(values[key])
     values["profile"] = path.stem

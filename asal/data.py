@@ -65,6 +65,8 @@ def missing_category_message(data_root: Path, category: str) -> str:
 
 def list_split(data_root, category: str, split: str) -> tuple[list[Path], list[int]]:
     """Image files of one split, sorted, and their labels from the folder names."""
+    if not category:
+        raise AsalError("No category given; pass -p category <name> (e.g. synth_fabric).")
     cat_dir = Path(data_root) / category
     if not cat_dir.is_dir():
         raise AsalError(missing_category_message(Path(data_root), category))

@@ -44,7 +44,8 @@ def test_wrong_type_or_range_names_the_key(key, value, pattern):
 def test_notebook_namespace_rejects_a_mistyped_parameter():
     ns = {"category": "synth_fabric", "profile": "auto", "epochs": None, "In": [],
           "_": None}
-    assert resolve_notebook(ns).epochs == 10
+    assert resolve_notebook(ns).epochs == resolve(category="synth_fabric").epochs
+    assert resolve_notebook({**ns, "epochs": 3}).epochs == 3
     ns["epochz"] = 5
     with pytest.raises(AsalError, match="'epochz'"):
         resolve_notebook(ns)

@@ -1,0 +1,202 @@
+"""Stage 01: anomaly scores of the unlabeled pool, from DRAEM or from a user's CSV.
+
+Writes runs/<exp>/<cat>/scores/<train_on>/: scores.csv (path, score, label), test_scores.csv,
+metrics.json (test AUROCs, epochs, time, device, parameters, provenance), config.json,
+model.pt (a state_dict) and loss.csv. `train_on="mixed"` is ASAL's setting (the whole
+pool, no labels used); `train_on="normal"` uses the pool's good images only and gives
+the DRAEM_normal baseline. Labels in the outputs serve analysis only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import roc_auc_score
+from tqdm.auto import tqdm
+
+from asal.config import Config
+from asal.data import Split, has_masks, load_masks, load_split
+from asal.draem import FitSettings, check_image_size, fit, score
+from asal.errors import AsalError
+from asal.io import atomic_write, write_csv, write_json
+from asal.runtime import configure, pick_device, provenance
+from asal.synthesis import anomaly_source
+from asal.synthetic import ensure_synthetic
+
+
+def pool_key(path) -> str:
+    """<category>/<split>/<class>/<file>: how a pool image is named in every output.
+
+    It is the same for `data/...`, absolute paths and the paper's `./DATA/...` lines.
+    """
+    parts = Path(str(path).strip()).parts
+    if len(parts) < 4:
+        raise AsalError(f"Path '{path}' is not in the ASAL layout "
+                        "<category>/<split>/<good|anomaly>/<file>.")
+    return "/".join(parts[-4:])
+
+
+def scores_dir(cfg: Config, train_on: str | None = None) -> Path:
+    return cfg.run_dir / "scores" / (train_on or cfg.train_on)
+
+
+@dataclass
+class ScoreRun:
+    out_dir: Path
+    pool: Split
+    test: Split | None
+    pool_scores: np.ndarray
+    test_scores: np.ndarray | None
+    metrics: dict
+    history: pd.DataFrame
+    model: torch.nn.Module | None = None
+    bank: torch.Tensor | None = None
+
+
+def _auroc(labels, scores) -> float | None:
+    labels = np.asarray(labels)
+    if len(np.unique(labels)) < 2:
+        return None
+    return float(roc_auc_score(labels, scores))
+
+
+def load_pool_and_test(cfg: Config) -> tuple[Split, Split]:
+    """DRAEM sees the images in colour, whatever the classifier's grayscale setting."""
+    check_image_size(cfg.image_size)
+    ensure_synthetic(cfg.data_root, cfg.category)
+    pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size)
+    test = load_split(cfg.data_root, cfg.category, "test", cfg.image_size)
+    return pool, test
+
+
+def training_images(pool: Split, train_on: str) -> torch.Tensor:
+    if train_on == "mixed":
+        return pool.images
+    good = pool.images[pool.labels == 0]
+    if len(good) == 0:
+        raise AsalError("train_on='normal' needs good images in the pool, and it holds none; "
+                        "use train_on='mixed'.")
+    return good
+
+
+def fit_settings(cfg: Config) -> FitSettings:
+    return FitSettings(epochs=cfg.draem_epochs, batch_size=cfg.draem_batch_size,
+                       lr=cfg.draem_lr, recon_width=cfg.draem_recon_width,
+                       disc_width=cfg.draem_disc_width, seed=cfg.seed,
+                       checkpoint_every=cfg.draem_checkpoint_every)
+
+
+def run_draem(cfg: Config, progress: bool = True, stop_after: int | None = None) -> ScoreRun:
+    """Train DRAEM on the pool (or its good part), score pool and test, write the outputs."""
+    device = configure(cfg)
+    pool, test = load_pool_and_test(cfg)
+    images = training_images(pool, cfg.train_on)
+    bank = anomaly_source(cfg.anomaly_source_dir, cfg.image_size, cfg.seed, device)
+    out = scores_dir(cfg)
+    data_key = hashlib.sha1(images.numpy().tobytes()).hexdigest()[:16]
+    bar = tqdm(total=cfg.draem_epochs, desc=f"DRAEM {cfg.category} ({cfg.train_on})",
+               disable=not progress, unit="epoch")
+
+    def on_epoch(epoch, row):
+        bar.n = epoch
+        bar.set_postfix(loss=f"{row['total']:.3f}", refresh=True)
+
+    result = fit(images, bank, fit_settings(cfg), out, device, data_key, on_epoch, stop_after)
+    bar.close()
+    history = pd.DataFrame(result.history)
+    if stop_after is not None and len(history) < cfg.draem_epochs:
+        return ScoreRun(out, pool, test, np.array([]), None, {}, history, result.model, bank)
+
+    k = cfg.draem_score_filter
+    pool_scores = score(result.model, pool.images, device, filter_size=k).numpy()
+    test_scores, test_maps = score(result.model, test.images, device, keep_maps=True,
+                                   filter_size=k)
+    metrics = {
+        "category": cfg.category, "train_on": cfg.train_on, "source": "draem",
+        "test_image_auroc": _auroc(test.labels, test_scores.numpy()),
+        "test_pixel_auroc": None,
+        "pool_image_auroc": _auroc(pool.labels, pool_scores),
+        "epochs": cfg.draem_epochs, "resumed_from_epoch": result.resumed_from,
+        "train_images": len(images), "train_seconds": round(result.seconds, 2),
+        "synthesis_share": round(result.synthesis_seconds / max(result.seconds, 1e-9), 4),
+        "anomaly_source": cfg.anomaly_source_dir or "procedural textures (no DTD)",
+    }
+    if has_masks(test.paths):
+        masks = load_masks(test.paths, cfg.image_size)
+        metrics["test_pixel_auroc"] = _auroc(masks.flatten().numpy(),
+                                             test_maps.flatten().numpy())
+    write_outputs(cfg, out, pool, pool_scores, test, test_scores.numpy(), metrics, device,
+                  history, result.model)
+    return ScoreRun(out, pool, test, pool_scores, test_scores.numpy(), metrics, history,
+                    result.model, bank)
+
+
+def _scores_frame(split: Split, scores) -> pd.DataFrame:
+    return pd.DataFrame({"path": [pool_key(p) for p in split.paths],
+                         "score": np.asarray(scores, dtype=np.float64),
+                         "label": split.labels.numpy()})
+
+
+def write_outputs(cfg, out, pool, pool_scores, test, test_scores, metrics, device,
+                  history, model):
+    prov = provenance(device)
+    metrics = {**metrics, **prov, "parameters": dict(cfg)}
+    write_csv(out / "scores.csv", _scores_frame(pool, pool_scores))
+    if test_scores is not None:
+        write_csv(out / "test_scores.csv", _scores_frame(test, test_scores))
+    if len(history):
+        write_csv(out / "loss.csv", history)
+    if model is not None:
+        with atomic_write(out / "model.pt", "wb") as f:
+            torch.save(model.state_dict(), f)
+    write_json(out / "config.json", {**dict(cfg), **prov})
+    write_json(out / "metrics.json", metrics)   # last: its presence marks a finished stage
+
+
+def import_scores(cfg: Config) -> ScoreRun:
+    """Use another detector's scores: a CSV with columns path and score for every pool image."""
+    device = pick_device("cpu")
+    ensure_synthetic(cfg.data_root, cfg.category)
+    pool = load_split(cfg.data_root, cfg.category, "train", 32)   # paths and labels only
+    csv = Path(cfg.scores_csv)
+    if not csv.exists():
+        raise AsalError(f"scores_csv {csv} does not exist; give a CSV with columns path and "
+                        "score.")
+    given = pd.read_csv(csv)
+    if not {"path", "score"} <= set(given.columns):
+        raise AsalError(f"{csv} needs the columns 'path' and 'score', it has "
+                        f"{list(given.columns)}.")
+    given = given.assign(key=given.path.map(pool_key)).set_index("key")
+    keys = [pool_key(p) for p in pool.paths]
+    missing = [k for k in keys if k not in given.index]
+    if missing:
+        raise AsalError(f"{csv} has no score for {len(missing)} pool images (first: "
+                        f"{missing[0]}); score every image of {cfg.category}/train.")
+    scores = pd.to_numeric(given.loc[keys, "score"], errors="coerce").to_numpy()
+    if np.isnan(scores).any():
+        raise AsalError(f"{csv} holds scores that are not numbers; fix the 'score' column.")
+    metrics = {"category": cfg.category, "train_on": cfg.train_on, "source": str(csv),
+               "pool_image_auroc": _auroc(pool.labels, scores), "test_image_auroc": None}
+    out = scores_dir(cfg)
+    write_outputs(cfg, out, pool, scores, None, None, metrics, device, pd.DataFrame(), None)
+    return ScoreRun(out, pool, None, scores, None, metrics, pd.DataFrame())
+
+
+def run_scores(cfg: Config, progress: bool = True) -> ScoreRun:
+    """Stage 01 as the notebook runs it: a user's scores CSV if given, else DRAEM."""
+    return import_scores(cfg) if cfg.scores_csv else run_draem(cfg, progress)
+
+
+def read_scores(cfg: Config, train_on: str = "mixed") -> pd.DataFrame:
+    """The pool scores a finished stage 01 wrote."""
+    path = scores_dir(cfg, train_on) / "scores.csv"
+    if not path.exists():
+        raise AsalError(f"No anomaly scores at {path}; run notebooks/01_scores.ipynb with "
+                        f"-p category {cfg.category} -p train_on {train_on} first, or pass "
+                        "scores_csv.")
+    return pd.read_csv(path)

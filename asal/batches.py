@@ -1,0 +1,129 @@
+"""Sort the pool by anomaly score and cut it into K batches; read and write batch files.
+
+The files keep the paper's format: one image path per line, highest score first
+(batch.txt for the whole pool, batch0.txt .. batch{K-1}.txt for the batches). Scores are
+sorted as numbers, high to low, ties broken by path: the published PT4AL rankings were
+sorted as text, which puts 9.1e-05 above 0.5.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from asal.anomaly_scores import pool_key
+from asal.config import Config
+from asal.errors import AsalError
+from asal.io import write_csv, write_text
+
+
+def sort_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Rows ordered by numeric score, high to low, then by path; with a 0-based rank."""
+    frame = scores.copy()
+    frame["score"] = pd.to_numeric(frame["score"], errors="raise").astype(float)
+    frame = frame.sort_values(["score", "path"], ascending=[False, True], kind="mergesort")
+    return frame.reset_index(drop=True).assign(rank=lambda f: f.index)
+
+
+def batch_sizes(n: int, k: int) -> list[int]:
+    """The paper's cut: K-1 batches of floor(N/K), the last one the rest."""
+    if k < 1 or k > n:
+        raise AsalError(f"Cannot cut a pool of {n} images into n_batches={k} batches; "
+                        f"use between 1 and {n} batches.")
+    size = n // k
+    return [size] * (k - 1) + [n - size * (k - 1)]
+
+
+def split_batches(sorted_scores: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Add a `batch` column: contiguous blocks of the sorted pool."""
+    sizes = batch_sizes(len(sorted_scores), k)
+    labels = [b for b, size in enumerate(sizes) for _ in range(size)]
+    return sorted_scores.assign(batch=labels)
+
+
+def batches_dir(cfg: Config) -> Path:
+    return cfg.run_dir / "batches"
+
+
+def write_batches(out: Path, frame: pd.DataFrame):
+    """batch.txt, batch0.txt .. and batches.csv; every file written whole or not at all."""
+    k = int(frame.batch.max()) + 1
+    write_text(out / "batch.txt", "".join(f"{p}\n" for p in frame.path))
+    for b in range(k):
+        write_text(out / f"batch{b}.txt", "".join(f"{p}\n" for p in frame.path[frame.batch == b]))
+    for stale in out.glob("batch*.txt"):           # files of an earlier, larger K
+        m = re.fullmatch(r"batch(\d+)\.txt", stale.name)
+        if m and int(m.group(1)) >= k:
+            stale.unlink()
+    columns = [c for c in ("path", "score", "rank", "batch", "label") if c in frame]
+    write_csv(out / "batches.csv", frame[columns])
+
+
+def _read_lines(path: Path) -> list[str]:
+    return [pool_key(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def read_batches(folder) -> list[list[str]]:
+    """The batches of a folder of batch0.txt .. batch{K-1}.txt, paths as pool keys.
+
+    Reads this project's files and the paper's published ones alike
+    (`./DATA/<category>/train/<label>/<file>` becomes `<category>/train/<label>/<file>`).
+    """
+    folder = Path(folder)
+    files = {int(m.group(1)): p for p in folder.glob("batch*.txt")
+             if (m := re.fullmatch(r"batch(\d+)\.txt", p.name))}
+    if not files:
+        raise AsalError(f"No batch files (batch0.txt ...) in {folder}; run "
+                        "notebooks/02_split_batches.ipynb for this category first, or pass "
+                        "batches_dir pointing at the paper's loss_batch/<scores>/<category>.")
+    if sorted(files) != list(range(len(files))):
+        raise AsalError(f"Batch files in {folder} are not numbered 0..K-1 without gaps: "
+                        f"{sorted(files)}; restore the missing ones.")
+    return [_read_lines(files[b]) for b in range(len(files))]
+
+
+def check_against_pool(batches: list[list[str]], pool_keys: list[str], where) -> None:
+    """Every batch path must be a pool image, and no image may appear twice."""
+    flat = [p for b in batches for p in b]
+    unknown = sorted(set(flat) - set(pool_keys))
+    if unknown:
+        raise AsalError(f"{len(unknown)} paths in the batches of {where} are not in the pool "
+                        f"(first: {unknown[0]}); the batches belong to other data, rebuild "
+                        "them with 02_split_batches.")
+    if len(set(flat)) != len(flat):
+        raise AsalError(f"The batches of {where} list an image more than once; rebuild them "
+                        "with 02_split_batches.")
+
+
+def frame_from_batches(batches: list[list[str]], labels: dict[str, int] | None = None):
+    """A batches.csv-like frame (path, rank, batch[, label]) from batch lists."""
+    rows = [(p, b) for b, paths in enumerate(batches) for p in paths]
+    frame = pd.DataFrame(rows, columns=["path", "batch"])
+    frame.insert(1, "rank", range(len(frame)))
+    if labels is not None:
+        frame["label"] = frame.path.map(labels)
+    return frame
+
+
+def make_batches(cfg: Config) -> pd.DataFrame:
+    """Stage 02: batches from stage 01's scores (or from cfg.batches_dir), written out."""
+    from asal.anomaly_scores import read_scores
+    from asal.data import list_split
+    from asal.synthetic import ensure_synthetic
+
+    ensure_synthetic(cfg.data_root, cfg.category)
+    paths, labels = list_split(cfg.data_root, cfg.category, "train")
+    truth = {pool_key(p): lab for p, lab in zip(paths, labels)}
+    if cfg.batches_dir:
+        given = read_batches(cfg.batches_dir)
+        check_against_pool(given, list(truth), cfg.batches_dir)
+        frame = frame_from_batches(given, truth)
+    else:
+        scores = read_scores(cfg, "mixed")
+        check_against_pool([list(scores.path)], list(truth), "stage 01's scores.csv")
+        frame = split_batches(sort_scores(scores), cfg.n_batches)
+        frame["label"] = frame.path.map(truth)
+    write_batches(batches_dir(cfg), frame)
+    return frame

@@ -1,0 +1,152 @@
+"""The good/defect classifier: torchvision's ResNet18 with a 2-way head, trained and
+evaluated on in-memory uint8 tensors on the device, batched."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torchvision
+from sklearn.metrics import (accuracy_score, average_precision_score, balanced_accuracy_score,
+                             roc_auc_score)
+
+from asal.errors import AsalError
+
+
+def _imagenet_state() -> dict:
+    """ImageNet weights from torchvision's cache, or downloaded into it."""
+    weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+    target = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    try:
+        return weights.get_state_dict(progress=False, check_hash=False)
+    except Exception as err:   # offline: URLError, socket errors, proxies ...
+        raise AsalError(f"ImageNet weights for ResNet18 are neither at {target} nor "
+                        f"downloadable ({type(err).__name__}); copy {Path(weights.url).name} "
+                        "there, pass pretrained=<path to a state_dict>, or use "
+                        "pretrained='none'.") from None
+
+
+def _file_state(path: str) -> dict:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as err:
+        raise AsalError(f"Cannot load weights from {path} ({err}); give a ResNet18 "
+                        "state_dict file, 'imagenet' or 'none'.") from None
+    if not isinstance(state, dict):
+        raise AsalError(f"{path} does not hold a state_dict; save model.state_dict().")
+    return state
+
+
+def build_resnet18(pretrained: str = "none") -> nn.Module:
+    """ResNet18 with a 2-way head; `pretrained` is 'imagenet', 'none' or a state_dict path."""
+    model = torchvision.models.resnet18(weights=None)
+    if pretrained == "imagenet":
+        model.load_state_dict(_imagenet_state())
+    model.fc = nn.Linear(model.fc.in_features, 2)
+    if pretrained not in ("imagenet", "none"):
+        state = _file_state(pretrained)
+        state = {k.removeprefix("module."): v for k, v in state.items()}   # DataParallel
+        if state.get("fc.weight", torch.zeros(2, 1)).shape[0] != 2:      # a 1000-way head
+            state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or [k for k in missing if not k.startswith("fc.")]:
+            raise AsalError(f"{pretrained} is not a ResNet18 state_dict (missing "
+                            f"{len(missing)}, unexpected {len(unexpected)} keys).")
+    return model
+
+
+class Normalizer:
+    """uint8 (N, 3, H, W) -> float, scaled to [0, 1] and normalised per channel, on device."""
+
+    def __init__(self, mean, std, device):
+        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, device=device).view(1, 3, 1, 1)
+        self.channels_last = device.type == "cuda"
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        x = (images.float() / 255 - self.mean) / self.std
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+
+def autocast(device):
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+class Timer:
+    """Seconds spent in the model's forward and backward passes."""
+
+    def __init__(self, device):
+        self.device, self.seconds = device, 0.0
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.seconds += time.perf_counter() - self.start
+
+
+def minibatches(n: int, batch_size: int, gen) -> list[torch.Tensor]:
+    """Shuffled index batches; a last batch of one joins the one before (BatchNorm needs 2)."""
+    order = torch.randperm(n, generator=gen)
+    batches = list(order.split(batch_size))
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2] = torch.cat(batches[-2:])
+        batches.pop()
+    return batches
+
+
+def train_epoch(model, optimizer, images, labels, norm: Normalizer, batch_size: int, gen,
+                timer: Timer) -> float:
+    """One pass over the labeled images (already on the device); the mean loss."""
+    model.train()
+    device = images.device
+    total, count = 0.0, 0
+    for idx in minibatches(len(images), batch_size, gen):
+        idx = idx.to(device)
+        x, y = norm(images[idx]), labels[idx]
+        with timer:
+            with autocast(device):
+                logits = model(x)
+            loss = nn.functional.cross_entropy(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        total += loss.item() * len(idx)
+        count += len(idx)
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def predict_logits(model, images, norm: Normalizer, timer: Timer,
+                   batch_size: int = 256) -> torch.Tensor:
+    """Logits (N, 2) as float32 on the CPU, in eval mode."""
+    model.eval()
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = norm(images[start:start + batch_size])
+        with timer:
+            with autocast(images.device):
+                out.append(model(x).float())
+    return torch.cat(out).cpu() if out else torch.zeros(0, 2)
+
+
+def evaluate(logits: torch.Tensor, labels: np.ndarray, auroc_on: str = "probability") -> dict:
+    """Accuracy, balanced accuracy, AUROC and average precision of class-1 predictions.
+
+    `auroc_on="logit"` ranks by the raw class-1 logit, as the published code does.
+    """
+    labels = np.asarray(labels)
+    pred = logits.argmax(1).numpy()
+    rank = logits[:, 1] if auroc_on == "logit" else torch.softmax(logits, 1)[:, 1]
+    rank = rank.numpy()
+    both = len(np.unique(labels)) == 2
+    return {"accuracy": float(accuracy_score(labels, pred)),
+            "balanced_accuracy": float(balanced_accuracy_score(labels, pred)),
+            "auroc": float(roc_auc_score(labels, rank)) if both else float("nan"),
+            "ap": float(average_precision_score(labels, rank)) if both else float("nan")}

@@ -1,0 +1,266 @@
+"""Stage 03: the active-learning cycles, with metrics, provenance and resume.
+
+Two protocols. `clean` (default): a cycle's result is its last epoch, the next query uses
+the last-epoch model, only unlabeled images are queried (asserted) and confidence is a
+plain softmax. `paper` reproduces the published main.py, faults included
+(reference/original-asal.md, 1-3): the best of the epochs on the test split is reported,
+the best-accuracy checkpoint makes the next query and the next cycle starts from it, the
+whole pool is queried (an image can be labeled twice), logits are L2-normalised before
+the softmax and the AUROC ranks by the raw class-1 logit. Both record every epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from asal.anomaly_scores import pool_key
+from asal.batches import batches_dir, check_against_pool, read_batches
+from asal.config import Config
+from asal.data import Split, load_split
+from asal.errors import AsalError
+from asal.io import atomic_write, write_csv, write_json, write_text
+from asal.learner import (Normalizer, Timer, build_resnet18, evaluate, predict_logits,
+                          train_epoch)
+from asal.runtime import configure, provenance
+from asal.strategies import check_names, initial_selection, query
+from asal.synthetic import ensure_synthetic
+
+CHECKPOINT = "checkpoint.pt"
+# Parameters that change the numbers of a run; a checkpoint made with others is not resumed.
+RUN_KEYS = ("category", "image_size", "grayscale", "init", "per_batch", "n_batches", "query",
+            "query_size", "cycles", "epochs", "batch_size", "lr", "weight_decay",
+            "pretrained", "protocol", "reinit_each_cycle", "normalize_mean",
+            "normalize_std", "seed")
+
+
+def al_dir(cfg: Config) -> Path:
+    return cfg.run_dir / "al" / cfg.init / f"seed{cfg.seed}"
+
+
+@dataclass
+class LoopResult:
+    out_dir: Path
+    epochs: pd.DataFrame
+    cycles: pd.DataFrame
+    labeled: list[str]              # pool keys in order of acquisition
+    pool: Split
+    timing: dict
+
+    def images_of(self, keys: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pool images and labels of the given pool keys, in that order."""
+        index = {pool_key(p): i for i, p in enumerate(self.pool.paths)}
+        idx = [index[k] for k in keys]
+        return self.pool.images[idx], self.pool.labels[idx]
+
+
+def load_loop_data(cfg: Config) -> tuple[Split, Split, list[list[str]]]:
+    ensure_synthetic(cfg.data_root, cfg.category)
+    folder = Path(cfg.batches_dir) if cfg.batches_dir else batches_dir(cfg)
+    if not (folder / "batch0.txt").exists():
+        raise AsalError(f"No batches for {cfg.category} in {folder}; run "
+                        f"notebooks/01_scores.ipynb then notebooks/02_split_batches.ipynb with "
+                        f"-p category {cfg.category}, or pass batches_dir.")
+    batches = read_batches(folder)
+    pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size, cfg.use_grayscale)
+    test = load_split(cfg.data_root, cfg.category, "test", cfg.image_size, cfg.use_grayscale)
+    check_against_pool(batches, [pool_key(p) for p in pool.paths], folder)
+    if sum(map(len, batches)) != len(pool):
+        raise AsalError(f"The batches in {folder} hold {sum(map(len, batches))} images, the "
+                        f"pool {len(pool)}; rebuild them with 02_split_batches.")
+    for name, split in (("pool", pool), ("test split", test)):
+        if split.labels.min() == split.labels.max():
+            missing = "anomalies" if split.labels.max() == 0 else "normal images"
+            raise AsalError(f"The {name} of {cfg.category} holds no {missing}; a good/defect "
+                            "classifier needs both classes.")
+    return pool, test, batches
+
+
+def check_budget(cfg: Config, pool_size: int, n_init: int):
+    budget = n_init + (cfg.cycles - 1) * cfg.query_size
+    if budget > pool_size:
+        raise AsalError(f"The labeling budget ({n_init} initial + {cfg.cycles - 1} cycles x "
+                        f"{cfg.query_size}) = {budget} exceeds the pool of {pool_size}; lower "
+                        "cycles or query_size.")
+
+
+def _fingerprint(cfg: Config, batches, pool: Split) -> str:
+    text = json.dumps([{k: cfg[k] for k in RUN_KEYS}, batches, pool.paths], sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _fresh_model(cfg: Config, cycle: int, device):
+    torch.manual_seed(cfg.seed * 1000 + cycle)
+    model = build_resnet18(cfg.pretrained).to(device)
+    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
+
+
+def query_probabilities(logits: torch.Tensor, protocol: str) -> torch.Tensor:
+    """Class probabilities for the query; the paper L2-normalises the logits first."""
+    if protocol == "paper":
+        logits = F.normalize(logits, dim=1)
+    return torch.softmax(logits, dim=1)
+
+
+class Loop:
+    """One run: init, seed and protocol fixed; its state can be saved after every cycle."""
+
+    def __init__(self, cfg: Config, progress: bool = True):
+        check_names(cfg.init, cfg.query)
+        self.cfg, self.progress = cfg, progress
+        self.device = configure(cfg)
+        self.out = al_dir(cfg)
+        self.pool, self.test, self.batches = load_loop_data(cfg)
+        self.keys = [pool_key(p) for p in self.pool.paths]
+        self.index = {k: i for i, k in enumerate(self.keys)}
+        initial = initial_selection(cfg.init, self.batches, cfg.per_batch, cfg.seed)
+        check_budget(cfg, len(self.pool), len(initial))
+        self.fingerprint = _fingerprint(cfg, self.batches, self.pool)
+        # state saved after every cycle
+        self.labeled = [self.index[k] for k in initial]
+        self.epoch_rows, self.cycle_rows = [], []
+        self.cycle = 0
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.model_state = None          # the model the next cycle continues from
+        self.timing = {"seconds": 0.0, "model_seconds": 0.0}
+
+    # ------------------------------------------------------------------ save / resume
+    def save(self):
+        state = {"fingerprint": self.fingerprint, "cycle": self.cycle,
+                 "labeled": torch.tensor(self.labeled), "generator": self.gen.get_state(),
+                 "model": self.model_state, "epoch_rows": json.dumps(self.epoch_rows),
+                 "cycle_rows": json.dumps(self.cycle_rows), "timing": json.dumps(self.timing)}
+        with atomic_write(self.out / CHECKPOINT, "wb") as f:
+            torch.save(state, f)
+
+    def resume(self) -> bool:
+        path = self.out / CHECKPOINT
+        if not path.exists():
+            return False
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state["fingerprint"] != self.fingerprint:
+            return False                # other parameters: this run starts afresh
+        self.cycle = int(state["cycle"])
+        self.labeled = state["labeled"].tolist()
+        self.gen.set_state(state["generator"])
+        self.model_state = state["model"]
+        self.epoch_rows = json.loads(state["epoch_rows"])
+        self.cycle_rows = json.loads(state["cycle_rows"])
+        self.timing = json.loads(state["timing"])
+        return True
+
+    # ------------------------------------------------------------------------ a cycle
+    def _query(self, model, norm, timer) -> tuple[list[int], list[float]]:
+        cfg = self.cfg
+        if cfg.protocol == "paper":
+            candidates = list(range(len(self.pool)))          # fault 2: the whole pool
+        else:
+            taken = set(self.labeled)
+            candidates = [i for i in range(len(self.pool)) if i not in taken]
+        logits = predict_logits(model, self.pool_images[candidates], norm, timer)
+        prob = query_probabilities(logits, cfg.protocol)
+        picks = query(cfg.query, prob, cfg.query_size, self.gen)
+        new = [candidates[p] for p in picks]
+        if cfg.protocol == "clean":
+            assert not set(new) & set(self.labeled), "queried an image that is labeled"
+        return new, [float(prob[p].max()) for p in picks]
+
+    def run_cycle(self):
+        cfg, device = self.cfg, self.device
+        norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
+        timer = Timer(device)
+        start = time.perf_counter()
+        model = _fresh_model(cfg, self.cycle, device)
+        if self.model_state is not None:
+            model.load_state_dict(self.model_state)
+        queried, confidence = [], []
+        if self.cycle > 0:
+            queried, confidence = self._query(model, norm, timer)
+            self.labeled += queried
+            if cfg.reinit_each_cycle:
+                model = _fresh_model(cfg, self.cycle, device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr,
+                                     weight_decay=cfg.weight_decay)
+        idx = torch.tensor(self.labeled, device=device)
+        images, labels = self.pool_images[idx], self.pool_labels[idx]
+        n_labels, n_anom = len(self.labeled), int(labels.sum())
+        auroc_on = "logit" if cfg.protocol == "paper" else "probability"
+        best_acc, best_state, rows = -1.0, None, []
+        for epoch in range(1, cfg.epochs + 1):
+            loss = train_epoch(model, optimizer, images, labels, norm, cfg.batch_size,
+                               self.gen, timer)
+            logits = predict_logits(model, self.test_images, norm, timer)
+            metrics = evaluate(logits, self.test.labels.numpy(), auroc_on)
+            rows.append({"cycle": self.cycle, "epoch": epoch, "n_labels": n_labels,
+                         "n_anomalies": n_anom, "train_loss": loss, **metrics})
+            if cfg.protocol == "paper" and metrics["accuracy"] > best_acc:
+                best_acc = metrics["accuracy"]     # fault 1: picked on the test split
+                best_state = copy.deepcopy(model.state_dict())
+        if cfg.protocol == "paper":
+            frame = pd.DataFrame(rows)
+            result = {m: float(frame[m].max()) for m in
+                      ("accuracy", "balanced_accuracy", "auroc", "ap")}
+            self.model_state = best_state
+        else:
+            result = {m: rows[-1][m] for m in ("accuracy", "balanced_accuracy", "auroc", "ap")}
+            self.model_state = model.state_dict()
+        self.model_state = {k: v.detach().cpu().clone() for k, v in self.model_state.items()}
+        self.epoch_rows += rows
+        self.cycle_rows.append({
+            "cycle": self.cycle, "n_labels": n_labels,
+            "n_unique": len(set(self.labeled)), "n_anomalies": n_anom, **result,
+            "queried": ";".join(self.keys[i] for i in queried),
+            "confidence": ";".join(f"{c:.6f}" for c in confidence)})
+        self.cycle += 1
+        self.timing["seconds"] += time.perf_counter() - start
+        self.timing["model_seconds"] += timer.seconds
+
+    # ------------------------------------------------------------------------ outputs
+    def write_outputs(self):
+        write_csv(self.out / "metrics_epoch.csv", pd.DataFrame(self.epoch_rows))
+        write_csv(self.out / "metrics_cycle.csv", pd.DataFrame(self.cycle_rows))
+        write_text(self.out / "labeled.txt", "".join(f"{self.keys[i]}\n" for i in self.labeled))
+        with atomic_write(self.out / "model.pt", "wb") as f:
+            torch.save(self.model_state, f)
+        write_json(self.out / "timing.json", {**self.timing, "cycles_done": self.cycle})
+        self.save()
+
+    def run(self, stop_after_cycle: int | None = None) -> LoopResult:
+        cfg = self.cfg
+        resumed = self.resume()
+        write_json(self.out / "config.json",
+                   {**dict(cfg), **provenance(self.device), "fingerprint": self.fingerprint})
+        if self.cycle < cfg.cycles:
+            self.pool_images = self.pool.images.to(self.device)
+            self.pool_labels = self.pool.labels.to(self.device)
+            self.test_images = self.test.images.to(self.device)
+            bar = tqdm(total=cfg.cycles, initial=self.cycle, disable=not self.progress,
+                       desc=f"{cfg.category} {cfg.init} seed {cfg.seed}", unit="cycle")
+            while self.cycle < cfg.cycles:
+                self.run_cycle()
+                self.write_outputs()
+                bar.update(1)
+                if stop_after_cycle is not None and self.cycle >= stop_after_cycle:
+                    break
+            bar.close()
+        elif not resumed:
+            self.write_outputs()
+        return LoopResult(self.out, pd.DataFrame(self.epoch_rows),
+                          pd.DataFrame(self.cycle_rows),
+                          [self.keys[i] for i in self.labeled], self.pool, self.timing)
+
+
+def run_active_learning(cfg: Config, progress: bool = True,
+                        stop_after_cycle: int | None = None) -> LoopResult:
+    """Stage 03 for one (category, init, seed): run, or resume, the cycles."""
+    return Loop(cfg, progress).run(stop_after_cycle)

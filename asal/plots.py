@@ -1,0 +1,140 @@
+"""Figures the notebooks show: small functions that take data and return a Figure."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+LABEL_NAMES = {0: "good", 1: "anomaly"}
+PALETTE = {"good": "#4C72B0", "anomaly": "#C44E52"}
+
+
+def _rgb(image: torch.Tensor) -> np.ndarray:
+    """(3, H, W) uint8 or float tensor to an (H, W, 3) array for imshow."""
+    arr = image.detach().cpu().float()
+    if arr.max() > 1.5:
+        arr = arr / 255
+    return arr.clamp(0, 1).permute(1, 2, 0).numpy()
+
+
+def loss_curve(history: pd.DataFrame, title: str = "DRAEM training loss"):
+    fig, ax = plt.subplots(figsize=(5, 3))
+    long = history.melt("epoch", ["l2", "ssim", "focal", "total"], "term", "loss")
+    sns.lineplot(long, x="epoch", y="loss", hue="term", ax=ax)
+    ax.set_yscale("log")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def synthesized_samples(sample, n: int = 6):
+    """Rows: the network input with its pasted anomaly, the target, the mask."""
+    n = min(n, len(sample.image))
+    fig, axes = plt.subplots(3, n, figsize=(1.5 * n, 4.6), squeeze=False)
+    for i in range(n):
+        axes[0, i].imshow(_rgb(sample.image[i]))
+        axes[1, i].imshow(_rgb(sample.target[i]))
+        axes[2, i].imshow(sample.mask[i, 0].cpu(), cmap="gray", vmin=0, vmax=1)
+    for row, name in enumerate(("input", "target", "mask")):
+        axes[row, 0].set_ylabel(name)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("synthesised training samples")
+    fig.tight_layout()
+    return fig
+
+
+def score_histogram(scores: pd.DataFrame, boundaries=None, title: str = "pool scores"):
+    """Score distribution by true label; optional vertical lines at batch boundaries."""
+    fig, ax = plt.subplots(figsize=(5.5, 3))
+    frame = scores.assign(truth=scores.label.map(LABEL_NAMES))
+    sns.histplot(frame, x="score", hue="truth", palette=PALETTE, bins=30, ax=ax,
+                 multiple="stack", hue_order=["good", "anomaly"])
+    for b in boundaries or []:
+        ax.axvline(b, color="black", lw=0.8, ls="--")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images, titles, ncols: int = 6, title: str = ""):
+    n = len(images)
+    nrows = max(1, int(np.ceil(n / ncols)))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.6 * ncols, 1.8 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img, t in zip(axes.flat, images, titles):
+        ax.imshow(_rgb(img))
+        ax.set_title(t, fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def save(fig, path, dpi: int = 90):
+    """Save a figure as PNG (and PDF when the path asks for it), folders included."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # no creation date in the file, so a rebuild with equal content changes no bytes
+    metadata = {"CreationDate": None} if path.suffix == ".pdf" else {}
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
+    return path
+
+
+def batch_boundaries(batches: pd.DataFrame) -> list[float]:
+    """Scores where one batch ends and the next begins (between their edge scores)."""
+    if "score" not in batches or batches.score.isna().all():
+        return []
+    edges = []
+    for b in range(int(batches.batch.max())):
+        low = batches.score[batches.batch == b].min()
+        high = batches.score[batches.batch == b + 1].max()
+        edges.append((low + high) / 2)
+    return edges
+
+
+def anomaly_share_by_batch(batches: pd.DataFrame, title: str = ""):
+    share = batches.groupby("batch").label.agg(["mean", "sum", "count"]).reset_index()
+    fig, ax = plt.subplots(figsize=(4.5, 2.8))
+    sns.barplot(share, x="batch", y="mean", color=PALETTE["anomaly"], ax=ax)
+    for i, row in share.iterrows():
+        ax.text(i, row["mean"] + 0.01, f"{int(row['sum'])}/{int(row['count'])}",
+                ha="center", fontsize=8)
+    ax.set_ylabel("share of anomalies")
+    ax.set_ylim(0, 1.1)
+    ax.set_title(title or "anomalies per batch (batch 0 = highest scores)")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(cycles: pd.DataFrame, title: str = ""):
+    """AUROC, accuracy and balanced accuracy against the number of labels."""
+    metrics = ["auroc", "accuracy", "balanced_accuracy"]
+    long = cycles.melt("n_labels", metrics, "metric", "value")
+    fig, ax = plt.subplots(figsize=(5, 3))
+    sns.lineplot(long, x="n_labels", y="value", hue="metric", marker="o", ax=ax)
+    ax.set_xlabel("labeled images")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def anomalies_per_cycle(cycles: pd.DataFrame, title: str = ""):
+    fig, ax = plt.subplots(figsize=(5, 2.6))
+    ax.bar(cycles.n_labels, cycles.n_anomalies, color=PALETTE["anomaly"], label="anomalies")
+    ax.bar(cycles.n_labels, cycles.n_labels - cycles.n_anomalies,
+           bottom=cycles.n_anomalies, color=PALETTE["good"], label="good")
+    ax.set_xlabel("labeled images")
+    ax.set_ylabel("in the labeled set")
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

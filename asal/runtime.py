@@ -1,0 +1,65 @@
+"""The device a run uses and the provenance every run records (config.json)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from importlib import metadata
+
+import torch
+
+from asal.config import PROJECT_ROOT
+from asal.errors import AsalError
+
+PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "scipy", "pillow")
+
+
+def configure(cfg) -> torch.device:
+    """The run's device, with the CPU thread count the profile asks for."""
+    if cfg.get("cpu_threads"):
+        torch.set_num_threads(cfg["cpu_threads"])
+    return pick_device(cfg["device"])
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' is the first GPU when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise AsalError(f"device '{name}' was asked for but no CUDA GPU is visible; use "
+                        "device='cpu' or 'auto'.")
+    return torch.device(name)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, "\
+           f"{torch.get_num_threads()} threads)"
+
+
+def git_commit() -> str:
+    """The commit of the project folder, with '+dirty' when files differ from it."""
+    try:
+        run = dict(cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], **run).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               **run).stdout.strip()
+        return (commit or "unknown") + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def provenance(device: torch.device) -> dict:
+    return {"git_commit": git_commit(), "packages": package_versions(),
+            "device": device_name(device)}

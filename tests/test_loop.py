@@ -1,0 +1,134 @@
+import statistics
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from asal.anomaly_scores import import_scores, pool_key
+from asal.batches import make_batches, read_batches
+from asal.config import resolve
+from asal.data import list_split
+from asal.errors import AsalError
+from asal.learner import build_resnet18
+from asal.loop import al_dir, query_probabilities, run_active_learning
+from asal.strategies import initial_selection
+
+CAT = "synth_fabric"
+
+
+@pytest.fixture(scope="module")
+def separating_run(synth_root, tmp_path_factory):
+    """Batches from scores that separate the classes (a good detector's), for one category."""
+    runs = tmp_path_factory.mktemp("runs")
+    paths, labels = list_split(synth_root, CAT, "train")
+    rng = np.random.default_rng(0)
+    scores = pd.DataFrame({"path": [pool_key(p) for p in paths],
+                           "score": np.asarray(labels) + rng.normal(0, 0.4, len(labels))})
+    csv = runs / "scores.csv"
+    scores.to_csv(csv, index=False)
+
+    def cfg(**kw):
+        base = dict(category=CAT, data_root=str(synth_root), runs_root=str(runs),
+                    image_size=32, cycles=3, epochs=2, device="cpu",
+                    batches_dir=str(runs / "synthetic" / CAT / "batches"))
+        return resolve(**{**base, **kw})
+
+    import_scores(cfg(scores_csv=str(csv)))
+    make_batches(cfg(batches_dir=None))
+    return cfg
+
+
+def _files(folder):
+    return {name: (folder / name).read_bytes()
+            for name in ("metrics_epoch.csv", "metrics_cycle.csv", "labeled.txt")}
+
+
+def test_short_loop_writes_one_row_per_epoch_and_cycle(separating_run):
+    cfg = separating_run(query="margin")
+    result = run_active_learning(cfg, progress=False)
+    assert len(result.epochs) == 3 * 2 and len(result.cycles) == 3
+    assert result.cycles.n_labels.tolist() == [10, 11, 12]
+    assert len(set(result.labeled)) == len(result.labeled) == 12     # nobody labeled twice
+    assert result.cycles.queried[0] == "" and result.cycles.queried[1] in result.labeled
+    lines = (al_dir(cfg) / "labeled.txt").read_text().split()
+    assert lines == result.labeled
+    truth = dict(zip(result.pool.paths, result.pool.labels.tolist()))
+    by_key = {pool_key(p): v for p, v in truth.items()}
+    assert result.cycles.n_anomalies.iloc[-1] == sum(by_key[k] for k in result.labeled)
+    for col in ("accuracy", "balanced_accuracy", "auroc", "ap"):
+        assert result.epochs[col].between(0, 1).all()
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run(separating_run, tmp_path):
+    whole = separating_run(runs_root=str(tmp_path / "a"), init="random", seed=1)
+    part = separating_run(runs_root=str(tmp_path / "b"), init="random", seed=1)
+    run_active_learning(whole, progress=False)
+    first = run_active_learning(part, progress=False, stop_after_cycle=1)
+    assert len(first.cycles) == 1
+    resumed = run_active_learning(part, progress=False)
+    assert len(resumed.cycles) == 3
+    assert _files(al_dir(whole)) == _files(al_dir(part))
+    # A finished run re-run changes nothing and adds no rows.
+    run_active_learning(part, progress=False)
+    assert _files(al_dir(whole)) == _files(al_dir(part))
+
+
+def test_paper_protocol_squashes_confidence_and_reports_best_epoch(separating_run):
+    logits = torch.tensor([[8.0, -8.0], [0.1, 0.0]])
+    assert query_probabilities(logits, "clean")[0, 0] > 0.99
+    assert query_probabilities(logits, "paper")[0, 0] < 0.89       # L2-normalised logits
+    result = run_active_learning(separating_run(protocol="paper", exp="paper"),
+                                 progress=False)
+    best = result.epochs.groupby("cycle").accuracy.max().to_numpy()
+    assert np.allclose(result.cycles.accuracy.to_numpy(), best)
+
+
+def test_asal_initial_set_holds_both_classes_and_more_defects_than_random(separating_run):
+    cfg = separating_run()
+    batches = read_batches(cfg.batches_dir)
+    labels = {pool_key(p): lab for p, lab in zip(*list_split(cfg.data_root, CAT, "train"))}
+    asal = [labels[p] for p in initial_selection("asal", batches, 2, 0)]
+    random_counts = [sum(labels[p] for p in initial_selection("random", batches, 2, s))
+                     for s in range(20)]
+    assert 0 < sum(asal) < len(asal)
+    assert sum(asal) >= statistics.median(random_counts)
+    print(f"asal picks {sum(asal)} defects; random: median {statistics.median(random_counts)},"
+          f" none in {random_counts.count(0)} of 20 seeds")
+
+
+def test_bad_input_is_named_and_nothing_written_is_damaged(separating_run, tmp_path):
+    cfg = separating_run(exp="bad")
+    with pytest.raises(AsalError, match="exceeds the pool"):
+        run_active_learning(separating_run(cycles=200), progress=False)
+    with pytest.raises(AsalError, match="Unknown query strategy"):
+        run_active_learning(separating_run(query="bald"), progress=False)
+    with pytest.raises(AsalError, match="02_split_batches"):
+        run_active_learning(separating_run(batches_dir=str(tmp_path)), progress=False)
+    run_active_learning(cfg, progress=False)
+    before = _files(al_dir(cfg))
+    with pytest.raises(AsalError, match="Cannot load weights"):
+        run_active_learning(separating_run(exp="bad", pretrained=str(tmp_path / "no.pt")),
+                            progress=False)
+    assert _files(al_dir(cfg)) == before
+
+
+def test_weights_from_a_state_dict_file(tmp_path):
+    source = build_resnet18("none")
+    torch.save(source.state_dict(), tmp_path / "w.pt")
+    loaded = build_resnet18(str(tmp_path / "w.pt"))
+    assert torch.equal(loaded.conv1.weight, source.conv1.weight)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(AsalError, match="Cannot load weights"):
+        build_resnet18(str(tmp_path / "junk.pt"))
+
+
+def test_imagenet_weights_missing_offline_say_where_to_put_them():
+    from pathlib import Path
+
+    import torchvision
+    url = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
+    if (Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name).exists():
+        pytest.skip("ImageNet weights are present on this machine")
+    with pytest.raises(AsalError, match="copy resnet18-.*pretrained='none'"):
+        build_resnet18("imagenet")

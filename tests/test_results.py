@@ -1,0 +1,98 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy.stats import wilcoxon
+
+from asal.config import PROJECT_ROOT
+from asal.results import aubc, aubc_per_run, initial_anomalies, last_cycle, paired_comparison
+
+
+def test_aubc_of_known_curves():
+    assert aubc([10, 20], [0.5, 0.5]) == pytest.approx(0.5)
+    assert aubc([10, 11, 12, 14], [0.0, 0.5, 1.0, 1.0]) == pytest.approx((0.25 + 0.75 + 2) / 4)
+    # a straight rise from 0 to 1 covers half the box
+    assert aubc(np.arange(10, 20), np.linspace(0, 1, 10)) == pytest.approx(0.5)
+
+
+def _cycles(values):
+    rows = []
+    for (cat, init, seed), curve in values.items():
+        for c, v in enumerate(curve):
+            rows.append({"category": cat, "init": init, "seed": seed, "cycle": c,
+                         "n_labels": 10 + c, "n_anomalies": 2 + c if init == "asal" else c,
+                         "auroc": v, "accuracy": v, "balanced_accuracy": v})
+    return pd.DataFrame(rows)
+
+
+def test_paired_comparison_on_a_constructed_case():
+    values = {}
+    for k, cat in enumerate(["a", "b", "c"]):
+        for seed in range(3):
+            values[(cat, "asal", seed)] = [0.5, 0.7 + 0.01 * k + 0.02 * seed]
+            values[(cat, "random", seed)] = [0.5, 0.6 + 0.01 * seed]
+    values[("c", "random", 2)] = [0.5, 0.9]          # one loss
+    values[("c", "random", 1)] = [0.5, 0.74 - 0.0005]  # one tie (within 0.001)
+    final = last_cycle(_cycles(values))
+    result = paired_comparison(final)
+    assert (result["pairs"], result["wins"], result["ties"], result["losses"]) == (9, 7, 1, 1)
+    # Wilcoxon on the differences without the tie
+    diffs = [values[(c, "asal", s)][1] - values[(c, "random", s)][1]
+             for c in "abc" for s in range(3) if (c, s) != ("c", 1)]
+    assert result["wilcoxon_p"] == pytest.approx(wilcoxon(diffs).pvalue)
+    assert result["mean_difference"] == pytest.approx((sum(diffs) + 0.0005) / 9)
+    areas = aubc_per_run(_cycles(values))
+    assert len(areas) == 18 and areas.aubc.between(0, 1).all()
+
+
+def test_initial_anomalies_per_init():
+    cycles = _cycles({("a", "asal", 0): [0.5, 0.6], ("a", "random", 0): [0.5, 0.6]})
+    table = initial_anomalies(cycles).set_index("init")
+    assert table.loc["asal", "mean"] == 2 and table.loc["random", "mean"] == 0
+
+
+def _snakemake(*args, cwd=PROJECT_ROOT):
+    return subprocess.run([sys.executable, "-m", "snakemake", "-s",
+                           str(PROJECT_ROOT / "workflow" / "Snakefile"), *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=900)
+
+
+def test_dry_run_lists_the_expected_jobs():
+    out = _snakemake("-n", "--cores", "2", "--forceall")
+    assert out.returncode == 0, out.stderr + out.stdout
+    counts = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    # 3 categories x (mixed, normal); 3 x batches; 3 x 2 inits x 3 seeds; one results job
+    assert counts["scores"] == 6 and counts["batches"] == 3
+    assert counts["active_learning"] == 18 and counts["results"] == 1
+
+
+def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
+    profile = yaml.safe_load((PROJECT_ROOT / "params" / "synthetic.yaml").read_text())
+    profile.update(categories=["synth_washer"], seeds=[0], cycles=1, epochs=1,
+                   draem_epochs=1, image_size=32, draem_score_filter=3,
+                   data_root=str(tmp_path / "data"), runs_root=str(tmp_path / "runs"),
+                   figures_root=str(tmp_path / "figures"))
+    params = tmp_path / "tiny.yaml"
+    params.write_text(yaml.safe_dump(profile))
+    out = _snakemake("--cores", "2", "--configfile", str(params), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    figures = tmp_path / "figures" / "tiny"
+    for name in ("comparison_auroc.csv", "comparison_auroc.md", "aubc_auroc.csv",
+                 "paired_asal_vs_random.md", "initial_anomalies.csv",
+                 "learning_curves.png", "comparison_auroc.pdf"):
+        assert (figures / name).exists(), name
+    table = pd.read_csv(figures / "comparison_auroc.csv", comment="#")
+    assert set(table.category) == {"synth_washer", "mean"}
+    assert {"asal_mean", "random_mean", "DRAEM_mixed", "DRAEM_normal"} <= set(table.columns)
+    first = (figures / "comparison_auroc.csv").read_text().splitlines()[0]
+    assert "experiment=tiny" in first and "protocol=clean" in first and "complete" in first
+    assert (tmp_path / "runs" / "tiny" / "notebooks" / "04_results.ipynb").exists()
+    assert (figures / "missing_runs.txt").read_text() == ""
