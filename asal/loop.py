@@ -143,13 +143,14 @@ class Loop:
         with atomic_write(self.out / CHECKPOINT, "wb") as f:
             torch.save(state, f)
 
-    def resume(self) -> bool:
+    def resume(self):
+        """Continue from the last finished cycle of an earlier run with the same parameters."""
         path = self.out / CHECKPOINT
         if not path.exists():
-            return False
+            return
         state = torch.load(path, map_location="cpu", weights_only=True)
         if state["fingerprint"] != self.fingerprint:
-            return False                # other parameters: this run starts afresh
+            return                      # other parameters: this run starts afresh
         self.cycle = int(state["cycle"])
         self.labeled = state["labeled"].tolist()
         self.gen.set_state(state["generator"])
@@ -157,7 +158,6 @@ class Loop:
         self.epoch_rows = json.loads(state["epoch_rows"])
         self.cycle_rows = json.loads(state["cycle_rows"])
         self.timing = json.loads(state["timing"])
-        return True
 
     # ------------------------------------------------------------------------ a cycle
     def _query(self, model, norm, timer) -> tuple[list[int], list[float]]:
@@ -237,10 +237,10 @@ class Loop:
 
     def run(self, stop_after_cycle: int | None = None) -> LoopResult:
         cfg = self.cfg
-        resumed = self.resume()
-        write_json(self.out / "config.json",
-                   {**dict(cfg), **provenance(self.device), "fingerprint": self.fingerprint})
-        if self.cycle < cfg.cycles:
+        self.resume()
+        if self.cycle < cfg.cycles:      # a finished run keeps the provenance it was made with
+            write_json(self.out / "config.json",
+                       {**dict(cfg), **provenance(self.device), "fingerprint": self.fingerprint})
             self.pool_images = self.pool.images.to(self.device)
             self.pool_labels = self.pool.labels.to(self.device)
             self.test_images = self.test.images.to(self.device)
@@ -253,8 +253,6 @@ class Loop:
                 if stop_after_cycle is not None and self.cycle >= stop_after_cycle:
                     break
             bar.close()
-        elif not resumed:
-            self.write_outputs()
         return LoopResult(self.out, pd.DataFrame(self.epoch_rows),
                           pd.DataFrame(self.cycle_rows),
                           [self.keys[i] for i in self.labeled], self.pool, self.timing)
