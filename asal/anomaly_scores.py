@@ -10,6 +10,7 @@ the DRAEM_normal baseline. Labels in the outputs serve analysis only.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from asal.config import Config
 from asal.data import Split, has_masks, load_masks, load_split
@@ -130,8 +131,12 @@ def run_draem(cfg: Config, progress: bool = True, stop_after: int | None = None)
         masks = load_masks(test.paths, cfg.image_size)
         metrics["test_pixel_auroc"] = _auroc(masks.flatten().numpy(),
                                              test_maps.flatten().numpy())
-    write_outputs(cfg, out, pool, pool_scores, test, test_scores.numpy(), metrics, device,
-                  history, result.model)
+    finished_before = result.resumed_from == cfg.draem_epochs and (out / "metrics.json").exists()
+    if finished_before:   # nothing was trained: keep the outputs and provenance of that run
+        metrics = json.loads((out / "metrics.json").read_text())
+    else:
+        write_outputs(cfg, out, pool, pool_scores, test, test_scores.numpy(), metrics, device,
+                      history, result.model)
     return ScoreRun(out, pool, test, pool_scores, test_scores.numpy(), metrics, history,
                     result.model, bank)
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from asal.anomaly_scores import pool_key
 from asal.batches import batches_dir, check_against_pool, read_batches

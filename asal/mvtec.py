@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from asal.config import MVTEC_CATEGORIES
 from asal.data import MASK_DIR, MVTEC_URL
