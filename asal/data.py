@@ -87,6 +87,26 @@ def list_split(data_root, category: str, split: str) -> tuple[list[Path], list[i
     return paths, labels
 
 
+def assign_split(frame, category: str, seed: int, test_fraction: float, has_mask):
+    """A stratified train/test split by label, and each image's and mask's ASAL path.
+
+    `frame` holds a new file `name` and a `label` per image; `has_mask` says which rows
+    have a defect mask. Returns a copy with `split`, `path` and `mask` columns.
+    """
+    from sklearn.model_selection import train_test_split
+
+    frame = frame.copy()
+    train_idx, _ = train_test_split(frame.index, test_size=test_fraction,
+                                    stratify=frame.label, random_state=seed)
+    frame["split"] = "test"
+    frame.loc[train_idx, "split"] = "train"
+    cls = frame.label.map(dict(enumerate(CLASSES)))
+    frame["path"] = category + "/" + frame.split + "/" + cls + "/" + frame.name
+    frame["mask"] = [f"{category}/{s}/{MASK_DIR}/{n}" if m else ""
+                     for s, n, m in zip(frame.split, frame.name, has_mask)]
+    return frame
+
+
 def mask_path(image_path: Path) -> Path:
     """Where the defect mask of an image lives (it may not exist for good images)."""
     image_path = Path(image_path)

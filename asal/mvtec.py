@@ -14,11 +14,10 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
 from asal.config import MVTEC_CATEGORIES
-from asal.data import MASK_DIR, MVTEC_URL
+from asal.data import MVTEC_URL, assign_split
 from asal.errors import AsalError
 from asal.io import staged_dir, write_csv
 
@@ -61,14 +60,7 @@ def plan_split(frame: pd.DataFrame, category: str, seed: int,
     frame.loc[~good, "name"] = [f"anomaly_{category}_{d}_{Path(s).stem}.png"
                                 for d, s in zip(frame.defect[~good], frame.source[~good])]
     assert frame.name.is_unique, "new MVTec file names collide"
-    train_idx, _ = train_test_split(frame.index, test_size=test_fraction,
-                                    stratify=frame.label, random_state=seed)
-    frame["split"] = "test"
-    frame.loc[train_idx, "split"] = "train"
-    cls = frame.label.map({0: "good", 1: "anomaly"})
-    frame["path"] = category + "/" + frame.split + "/" + cls + "/" + frame.name
-    frame["mask"] = [f"{category}/{s}/{MASK_DIR}/{n}" if m else ""
-                     for s, n, m in zip(frame.split, frame.name, frame.mask_source)]
+    frame = assign_split(frame, category, seed, test_fraction, frame.mask_source != "")
     return frame[MANIFEST_COLUMNS].sort_values("path").reset_index(drop=True)
 
 

@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
-from sklearn.model_selection import train_test_split
 
-from asal.data import MASK_DIR
+from asal.data import assign_split
 from asal.errors import AsalError
 from asal.io import staged_dir, write_csv
 
@@ -206,14 +205,7 @@ def make_category(dest: Path, category: str, n_images: int = 200,
         rows.append({"name": name, "label": label, "defect": defect, "severity": severity})
         arrays[name] = ((img * 255).round().astype(np.uint8), mask)
     frame = pd.DataFrame(rows)
-    train_idx, _ = train_test_split(frame.index, test_size=test_fraction,
-                                    stratify=frame.label, random_state=seed)
-    frame["split"] = "test"
-    frame.loc[train_idx, "split"] = "train"
-    cls = frame.label.map({0: "good", 1: "anomaly"})
-    frame["path"] = category + "/" + frame.split + "/" + cls + "/" + frame.name
-    frame["mask"] = [f"{category}/{s}/{MASK_DIR}/{n}" if lab else ""
-                     for s, n, lab in zip(frame.split, frame.name, frame.label)]
+    frame = assign_split(frame, category, seed, test_fraction, frame.label == 1)
     with staged_dir(dest / category) as staging:
         for row in frame.itertuples():
             img, mask = arrays[row.name]
