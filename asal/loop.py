@@ -238,9 +238,14 @@ class Loop:
     def run(self, stop_after_cycle: int | None = None) -> LoopResult:
         cfg = self.cfg
         self.resume()
-        if self.cycle < cfg.cycles:      # a finished run keeps the provenance it was made with
+        outputs = ("config.json", "metrics_epoch.csv", "metrics_cycle.csv", "labeled.txt")
+        complete = all((self.out / name).exists() for name in outputs)
+        if self.cycle < cfg.cycles or not complete:
+            # a finished run with all its files keeps the provenance it was made with
             write_json(self.out / "config.json",
                        {**dict(cfg), **provenance(self.device), "fingerprint": self.fingerprint})
+        if self.cycle >= cfg.cycles and not complete:
+            self.write_outputs()       # finished before, but files were removed since
             self.pool_images = self.pool.images.to(self.device)
             self.pool_labels = self.pool.labels.to(self.device)
             self.test_images = self.test.images.to(self.device)

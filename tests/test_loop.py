@@ -72,6 +72,10 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(separating_run, t
     # A finished run re-run changes nothing and adds no rows.
     run_active_learning(part, progress=False)
     assert _files(al_dir(whole)) == _files(al_dir(part))
+    # A finished run whose files were removed (snakemake --forceall) writes them again.
+    (al_dir(part) / "metrics_cycle.csv").unlink()
+    run_active_learning(part, progress=False)
+    assert _files(al_dir(whole)) == _files(al_dir(part))
 
 
 def test_paper_protocol_squashes_confidence_and_reports_best_epoch(separating_run):
