@@ -246,6 +246,7 @@ class Loop:
                        {**dict(cfg), **provenance(self.device), "fingerprint": self.fingerprint})
         if self.cycle >= cfg.cycles and not complete:
             self.write_outputs()       # finished before, but files were removed since
+        if self.cycle < cfg.cycles:
             self.pool_images = self.pool.images.to(self.device)
             self.pool_labels = self.pool.labels.to(self.device)
             self.test_images = self.test.images.to(self.device)
