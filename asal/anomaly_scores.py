@@ -167,7 +167,7 @@ def import_scores(cfg: Config) -> ScoreRun:
     """Use another detector's scores: a CSV with columns path and score for every pool image."""
     device = pick_device("cpu")
     ensure_synthetic(cfg.data_root, cfg.category)
-    pool = load_split(cfg.data_root, cfg.category, "train", 32)   # paths and labels only
+    pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size)
     csv = Path(cfg.scores_csv)
     if not csv.exists():
         raise AsalError(f"scores_csv {csv} does not exist; give a CSV with columns path and "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -78,8 +80,6 @@ def image_grid(images, titles, ncols: int = 6, title: str = ""):
 
 def save(fig, path, dpi: int = 90):
     """Save a figure as PNG (and PDF when the path asks for it), folders included."""
-    from pathlib import Path
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # no creation date in the file, so a rebuild with equal content changes no bytes

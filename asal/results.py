@@ -19,6 +19,7 @@ import pandas as pd
 import seaborn as sns
 from scipy.stats import wilcoxon
 
+from asal.errors import AsalError
 from asal.io import atomic_write, write_text
 from asal.plots import PALETTE, batch_boundaries, save
 
@@ -284,7 +285,6 @@ def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
     """Every table and figure of the experiment into `folder` (figures/<exp>/)."""
     folder = Path(folder)
     if g.cycles.empty:
-        from asal.errors import AsalError
         raise AsalError(f"No active-learning runs found for experiment '{g.exp}'; run the "
                         "workflow (see README) or notebooks 01-03 first.")
     tables = build_tables(g)

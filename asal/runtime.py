@@ -39,12 +39,13 @@ def device_name(device: torch.device) -> str:
 
 
 def git_commit() -> str:
-    """The commit of the project folder, with '+dirty' when files differ from it."""
+    """The commit of the project folder, with '+dirty' when its code differs from it."""
     try:
         run = dict(cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
         commit = subprocess.run(["git", "rev-parse", "HEAD"], **run).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               **run).stdout.strip()
+        # results (runs/, figures/) being rebuilt do not make the code dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":!runs", ":!figures"], **run).stdout.strip()
         return (commit or "unknown") + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
