@@ -21,25 +21,13 @@ from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from asal.config import Config
-from asal.data import Split, has_masks, load_masks, load_split
+from asal.data import Split, has_masks, load_masks, load_split, pool_key
 from asal.draem import FitSettings, check_image_size, fit, score
 from asal.errors import AsalError
 from asal.io import atomic_write, write_csv, write_json
 from asal.runtime import configure, pick_device, provenance
 from asal.synthesis import anomaly_source
 from asal.synthetic import ensure_synthetic
-
-
-def pool_key(path) -> str:
-    """<category>/<split>/<class>/<file>: how a pool image is named in every output.
-
-    It is the same for `data/...`, absolute paths and the paper's `./DATA/...` lines.
-    """
-    parts = Path(str(path).strip()).parts
-    if len(parts) < 4:
-        raise AsalError(f"Path '{path}' is not in the ASAL layout "
-                        "<category>/<split>/<good|anomaly>/<file>.")
-    return "/".join(parts[-4:])
 
 
 def scores_dir(cfg: Config, train_on: str | None = None) -> Path:
@@ -117,6 +105,11 @@ def run_draem(cfg: Config, progress: bool = True, stop_after: int | None = None)
     pool_scores = score(result.model, pool.images, device, filter_size=k).numpy()
     test_scores, test_maps = score(result.model, test.images, device, keep_maps=True,
                                    filter_size=k)
+    if result.resumed_from == cfg.draem_epochs and (out / "metrics.json").exists():
+        # nothing was trained: keep the outputs and provenance of the run that trained it
+        metrics = json.loads((out / "metrics.json").read_text())
+        return ScoreRun(out, pool, test, pool_scores, test_scores.numpy(), metrics, history,
+                        result.model, bank)
     metrics = {
         "category": cfg.category, "train_on": cfg.train_on, "source": "draem",
         "test_image_auroc": _auroc(test.labels, test_scores.numpy()),
@@ -131,18 +124,14 @@ def run_draem(cfg: Config, progress: bool = True, stop_after: int | None = None)
         masks = load_masks(test.paths, cfg.image_size)
         metrics["test_pixel_auroc"] = _auroc(masks.flatten().numpy(),
                                              test_maps.flatten().numpy())
-    finished_before = result.resumed_from == cfg.draem_epochs and (out / "metrics.json").exists()
-    if finished_before:   # nothing was trained: keep the outputs and provenance of that run
-        metrics = json.loads((out / "metrics.json").read_text())
-    else:
-        write_outputs(cfg, out, pool, pool_scores, test, test_scores.numpy(), metrics, device,
-                      history, result.model)
+    write_outputs(cfg, out, pool, pool_scores, test, test_scores.numpy(), metrics, device,
+                  history, result.model)
     return ScoreRun(out, pool, test, pool_scores, test_scores.numpy(), metrics, history,
                     result.model, bank)
 
 
 def _scores_frame(split: Split, scores) -> pd.DataFrame:
-    return pd.DataFrame({"path": [pool_key(p) for p in split.paths],
+    return pd.DataFrame({"path": split.keys(),
                          "score": np.asarray(scores, dtype=np.float64),
                          "label": split.labels.numpy()})
 
@@ -177,7 +166,7 @@ def import_scores(cfg: Config) -> ScoreRun:
         raise AsalError(f"{csv} needs the columns 'path' and 'score', it has "
                         f"{list(given.columns)}.")
     given = given.assign(key=given.path.map(pool_key)).set_index("key")
-    keys = [pool_key(p) for p in pool.paths]
+    keys = pool.keys()
     missing = [k for k in keys if k not in given.index]
     if missing:
         raise AsalError(f"{csv} has no score for {len(missing)} pool images (first: "

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from asal.anomaly_scores import pool_key
 from asal.config import Config
+from asal.data import pool_key
 from asal.errors import AsalError
 from asal.io import write_csv, write_text
 

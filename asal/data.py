@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+from sklearn.model_selection import train_test_split
 
 from asal.config import MVTEC_CATEGORIES
 from asal.errors import AsalError
@@ -45,9 +46,25 @@ class Split:
     def __len__(self):
         return len(self.paths)
 
+    def keys(self) -> list[str]:
+        """The images' pool keys (see pool_key), in order."""
+        return [pool_key(p) for p in self.paths]
+
     def subset(self, index) -> "Split":
         index = torch.as_tensor(index, dtype=torch.long)
         return Split(self.images[index], self.labels[index], [self.paths[i] for i in index])
+
+
+def pool_key(path) -> str:
+    """<category>/<split>/<class>/<file>: how an image is named in every output.
+
+    It is the same for `data/...`, absolute paths and the paper's `./DATA/...` lines.
+    """
+    parts = Path(str(path).strip()).parts
+    if len(parts) < 4:
+        raise AsalError(f"Path '{path}' is not in the ASAL layout "
+                        "<category>/<split>/<good|anomaly>/<file>.")
+    return "/".join(parts[-4:])
 
 
 def missing_category_message(data_root: Path, category: str) -> str:
@@ -93,8 +110,6 @@ def assign_split(frame, category: str, seed: int, test_fraction: float, has_mask
     `frame` holds a new file `name` and a `label` per image; `has_mask` says which rows
     have a defect mask. Returns a copy with `split`, `path` and `mask` columns.
     """
-    from sklearn.model_selection import train_test_split
-
     frame = frame.copy()
     train_idx, _ = train_test_split(frame.index, test_size=test_fraction,
                                     stratify=frame.label, random_state=seed)
@@ -205,9 +220,4 @@ def load_masks(paths: list[str], size: int) -> torch.Tensor:
 
 def has_masks(paths: list[str]) -> bool:
     return any(mask_path(Path(p)).exists() for p in paths)
-
-
-def relative_path(path, data_root) -> str:
-    """A path below data_root written the portable way (category/split/class/file)."""
-    return Path(path).resolve().relative_to(Path(data_root).resolve()).as_posix()
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from asal.errors import AsalError
 from asal.io import atomic_write
+from asal.runtime import autocast, channels_last, model_to
 from asal.synthesis import synthesize
 
 CHECKPOINT = "draem_checkpoint.pt"
@@ -185,16 +186,6 @@ class FitResult:
     resumed_from: int = 0
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA; a no-op context elsewhere."""
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-
-
-def _to_device(model: nn.Module, device: torch.device) -> nn.Module:
-    model = model.to(device)
-    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
-
-
 def _scheduler(optimizer, epochs: int):
     milestones = [int(0.8 * epochs), int(0.9 * epochs)]
     return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.2)
@@ -218,7 +209,7 @@ def fit(images: torch.Tensor, bank: torch.Tensor, settings: FitSettings,
         raise AsalError(f"DRAEM needs at least draem_batch_size={settings.batch_size} "
                         f"training images, the pool has {n}; lower draem_batch_size.")
     torch.manual_seed(settings.seed)
-    model = _to_device(Draem(settings.recon_width, settings.disc_width), device)
+    model = model_to(Draem(settings.recon_width, settings.disc_width), device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     scheduler = _scheduler(optimizer, settings.epochs)
     gen = torch.Generator().manual_seed(settings.seed)
@@ -259,11 +250,8 @@ def fit(images: torch.Tensor, bank: torch.Tensor, settings: FitSettings,
             ts = time.perf_counter()
             sample = synthesize(x, bank, gen)
             result.synthesis_seconds += time.perf_counter() - ts
-            inp = sample.image
-            if device.type == "cuda":
-                inp = inp.contiguous(memory_format=torch.channels_last)
             with autocast(device):
-                recon, logits = model(inp)
+                recon, logits = model(channels_last(sample.image))
             parts = draem_loss(recon, sample.target, logits, sample.mask, window)
             optimizer.zero_grad(set_to_none=True)
             parts["total"].backward()
@@ -301,9 +289,7 @@ def score(model: Draem, images: torch.Tensor, device: torch.device,
     model.eval()
     scores, maps = [], []
     for start in range(0, len(images), batch_size):
-        x = images[start:start + batch_size].to(device).float() / 255
-        if device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = channels_last(images[start:start + batch_size].to(device).float() / 255)
         with autocast(device):
             _, logits = model(x)
         amap = torch.softmax(logits.float(), dim=1)[:, 1]
@@ -317,4 +303,4 @@ def score(model: Draem, images: torch.Tensor, device: torch.device,
 def load_model(path, recon_width: int, disc_width: int, device) -> Draem:
     model = Draem(recon_width, disc_width)
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return _to_device(model, device).eval()
+    return model_to(model, device).eval()

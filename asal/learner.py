@@ -15,6 +15,7 @@ from sklearn.metrics import (accuracy_score, average_precision_score, balanced_a
                              roc_auc_score)
 
 from asal.errors import AsalError
+from asal.runtime import autocast, channels_last
 
 
 def _imagenet_state() -> dict:
@@ -65,15 +66,9 @@ class Normalizer:
     def __init__(self, mean, std, device):
         self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(std, device=device).view(1, 3, 1, 1)
-        self.channels_last = device.type == "cuda"
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        x = (images.float() / 255 - self.mean) / self.std
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
-
-
-def autocast(device):
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+        return channels_last((images.float() / 255 - self.mean) / self.std)
 
 
 class Timer:

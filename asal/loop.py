@@ -18,13 +18,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from asal.anomaly_scores import pool_key
 from asal.batches import batches_dir, check_against_pool, read_batches
 from asal.config import Config
 from asal.data import Split, load_split
@@ -32,7 +30,7 @@ from asal.errors import AsalError
 from asal.io import atomic_write, write_csv, write_json, write_text
 from asal.learner import (Normalizer, Timer, build_resnet18, evaluate, predict_logits,
                           train_epoch)
-from asal.runtime import configure, provenance
+from asal.runtime import configure, model_to, provenance
 from asal.strategies import check_names, initial_selection, query
 from asal.synthetic import ensure_synthetic
 
@@ -59,7 +57,7 @@ class LoopResult:
 
     def images_of(self, keys: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Pool images and labels of the given pool keys, in that order."""
-        index = {pool_key(p): i for i, p in enumerate(self.pool.paths)}
+        index = {k: i for i, k in enumerate(self.pool.keys())}
         idx = [index[k] for k in keys]
         return self.pool.images[idx], self.pool.labels[idx]
 
@@ -74,7 +72,7 @@ def load_loop_data(cfg: Config) -> tuple[Split, Split, list[list[str]]]:
     batches = read_batches(folder)
     pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size, cfg.use_grayscale)
     test = load_split(cfg.data_root, cfg.category, "test", cfg.image_size, cfg.use_grayscale)
-    check_against_pool(batches, [pool_key(p) for p in pool.paths], folder)
+    check_against_pool(batches, pool.keys(), folder)
     if sum(map(len, batches)) != len(pool):
         raise AsalError(f"The batches in {folder} hold {sum(map(len, batches))} images, the "
                         f"pool {len(pool)}; rebuild them with 02_split_batches.")
@@ -101,8 +99,7 @@ def _fingerprint(cfg: Config, batches, pool: Split) -> str:
 
 def _fresh_model(cfg: Config, cycle: int, device):
     torch.manual_seed(cfg.seed * 1000 + cycle)
-    model = build_resnet18(cfg.pretrained).to(device)
-    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
+    return model_to(build_resnet18(cfg.pretrained), device)
 
 
 def query_probabilities(logits: torch.Tensor, protocol: str) -> torch.Tensor:
@@ -121,7 +118,7 @@ class Loop:
         self.device = configure(cfg)
         self.out = al_dir(cfg)
         self.pool, self.test, self.batches = load_loop_data(cfg)
-        self.keys = [pool_key(p) for p in self.pool.paths]
+        self.keys = self.pool.keys()
         self.index = {k: i for i, k in enumerate(self.keys)}
         initial = initial_selection(cfg.init, self.batches, cfg.per_batch, cfg.seed)
         check_budget(cfg, len(self.pool), len(initial))
@@ -230,8 +227,9 @@ class Loop:
         write_csv(self.out / "metrics_epoch.csv", pd.DataFrame(self.epoch_rows))
         write_csv(self.out / "metrics_cycle.csv", pd.DataFrame(self.cycle_rows))
         write_text(self.out / "labeled.txt", "".join(f"{self.keys[i]}\n" for i in self.labeled))
-        with atomic_write(self.out / "model.pt", "wb") as f:
-            torch.save(self.model_state, f)
+        if self.cycle == self.cfg.cycles:      # the checkpoint holds it until then
+            with atomic_write(self.out / "model.pt", "wb") as f:
+                torch.save(self.model_state, f)
         write_json(self.out / "timing.json", {**self.timing, "cycles_done": self.cycle})
         self.save()
 

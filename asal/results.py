@@ -10,7 +10,7 @@ are expected but absent are listed, and tables built without them say so.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -36,8 +36,6 @@ class Gathered:
     protocols: list[str]
     commits: list[str]
     seeds: list[int]
-    expected: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -77,11 +75,9 @@ def gather(runs_root, exp: str, categories, inits, seeds) -> Gathered:
                 frames.append(frame.assign(category=cat, init=init, seed=seed))
     cycles = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["category", "init", "seed", "cycle", "n_labels", "n_anomalies", *METRICS])
-    expected = len(categories) * (3 + len(inits) * len(seeds))
     return Gathered(exp, cycles, pd.DataFrame(draem, columns=["category", "train_on",
                                                               "test_image_auroc", "source"]),
-                    batches, missing, sorted(protocols), sorted(commits), list(seeds),
-                    expected)
+                    batches, missing, sorted(protocols), sorted(commits), list(seeds))
 
 
 # ------------------------------------------------------------------------- statistics
@@ -107,7 +103,7 @@ def aubc_per_run(cycles: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["category", "init", "seed", "aubc"])
 
 
-def mean_std(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+def mean_std(frame: pd.DataFrame, value: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """category x init table of 'mean ± std' over seeds, with a mean-over-categories row."""
     stats = frame.groupby(["category", "init"])[value].agg(["mean", "std"]).reset_index()
     per_cat = stats.pivot(index="category", columns="init", values="mean")

@@ -21,6 +21,22 @@ def configure(cfg) -> torch.device:
     return pick_device(cfg["device"])
 
 
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; a no-op context elsewhere."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def model_to(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """The model on the device, in channels_last memory format on CUDA."""
+    model = model.to(device)
+    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
+
+
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    """A CUDA input batch in channels_last format (matching model_to); others as they are."""
+    return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
+
+
 def pick_device(name: str = "auto") -> torch.device:
     """'auto' is the first GPU when there is one, else the CPU."""
     if name == "auto":

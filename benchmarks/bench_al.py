@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from asal.anomaly_scores import import_scores, pool_key
+from asal.anomaly_scores import import_scores
 from asal.batches import make_batches
 from asal.config import resolve
-from asal.data import list_split
+from asal.data import list_split, pool_key
 from asal.loop import Loop
 from asal.runtime import device_name, pick_device
 from asal.synthetic import make_synthetic

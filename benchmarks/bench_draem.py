@@ -13,8 +13,8 @@ import time
 
 import torch
 
-from asal.draem import Draem, autocast, draem_loss, gaussian_window, score
-from asal.runtime import device_name, pick_device
+from asal.draem import Draem, draem_loss, gaussian_window, score
+from asal.runtime import autocast, channels_last, device_name, model_to, pick_device
 from asal.synthesis import anomaly_source, synthesize
 
 
@@ -37,9 +37,7 @@ def main():
           f"{args.recon_width}/{args.disc_width}")
 
     torch.manual_seed(0)
-    model = Draem(args.recon_width, args.disc_width).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    model = model_to(Draem(args.recon_width, args.disc_width), device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     window = gaussian_window().to(device)
     bank = anomaly_source(None, args.size, 0, device)
@@ -52,11 +50,8 @@ def main():
         sample = synthesize(images, bank, gen)
         sync(device)
         t1 = time.perf_counter()
-        x = sample.image
-        if device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
         with autocast(device):
-            recon, logits = model(x)
+            recon, logits = model(channels_last(sample.image))
         loss = draem_loss(recon, sample.target, logits, sample.mask, window)["total"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

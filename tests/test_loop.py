@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 import torch
 
-from asal.anomaly_scores import import_scores, pool_key
+from asal.anomaly_scores import import_scores
 from asal.batches import make_batches, read_batches
 from asal.config import resolve
-from asal.data import list_split
+from asal.data import list_split, pool_key
 from asal.errors import AsalError
 from asal.learner import build_resnet18
 from asal.loop import al_dir, query_probabilities, run_active_learning
