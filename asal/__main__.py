@@ -1,4 +1,5 @@
-"""Command line: `python -m asal prepare-mvtec ...`, `python -m asal make-synthetic ...`."""
+"""Command line: `python -m asal prepare-mvtec | make-synthetic | draem-spread |
+check-reproduction ...`."""
 
 from __future__ import annotations
 
@@ -38,6 +39,33 @@ def _make_synthetic(args):
         print(f"contact sheet: {args.sheet}")
 
 
+def _draem_spread(args):
+    from asal.reproduce import SPREAD_FILE, measure_draem_spread
+
+    start = time.perf_counter()
+    frame = measure_draem_spread(args.profile, args.seeds, args.jobs)
+    summary = frame.groupby(["category", "train_on"]).test_image_auroc.agg(["mean", "std"])
+    print(summary.round(3).to_string())
+    print(f"{SPREAD_FILE} written ({len(frame)} runs) in {time.perf_counter() - start:.0f} s")
+
+
+def _check_reproduction(args):
+    import pandas as pd
+
+    from asal.config import resolve
+    from asal.reproduce import check_reproduction
+
+    cfg = resolve(args.profile)
+    figures = Path(args.figures) if args.figures else cfg.figures_dir
+    table, ok = check_reproduction(figures, args.reference, cfg.runs_root, cfg.exp)
+    with pd.option_context("display.width", 200, "display.max_rows", None):
+        print(table.to_string(index=False))
+    bad = int((table.verdict != "ok").sum())
+    print(f"{len(table) - bad} of {len(table)} headline cells reproduced"
+          + ("" if ok else f"; {bad} differ beyond their tolerance"))
+    return 0 if ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m asal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -61,17 +89,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sheet", default="figures/synthetic/samples.png",
                    help="where to save the contact sheet ('' for none)")
     p.set_defaults(run=_make_synthetic)
+
+    p = sub.add_parser("draem-spread", help="DRAEM's AUROCs over more seeds, for the "
+                                            "tolerances of check-reproduction")
+    p.add_argument("--profile", default="synthetic")
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2],
+                   help="seeds besides the experiment's own run")
+    p.add_argument("--jobs", type=int, default=2, help="runs at once, one thread each")
+    p.set_defaults(run=_draem_spread)
+
+    p = sub.add_parser("check-reproduction", help="compare rebuilt tables with the "
+                                                  "committed ones, cell by cell")
+    p.add_argument("--profile", default="synthetic")
+    p.add_argument("--figures", help="the rebuilt tables (default: figures/<exp>/)")
+    p.add_argument("--reference", help="a folder with the committed tables (default: "
+                                       "the same files at git HEAD)")
+    p.set_defaults(run=_check_reproduction)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        return args.run(args) or 0
     except AsalError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

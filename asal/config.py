@@ -22,6 +22,9 @@ from asal.errors import AsalError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PARAMS_DIR = Path(os.environ.get("ASAL_PARAMS", PROJECT_ROOT / "params"))
 
+# Roots that an environment variable overrides (below explicit values, above the profile).
+ENV_ROOTS = {"data_root": "ASAL_DATA", "runs_root": "ASAL_RUNS", "figures_root": "ASAL_FIGURES"}
+
 MVTEC_CATEGORIES = (
     "bottle", "cable", "capsule", "carpet", "grid", "hazelnut", "leather", "metal_nut",
     "pill", "screw", "tile", "toothbrush", "transistor", "wood", "zipper",
@@ -99,6 +102,9 @@ SCHEMA: dict[str, Param] = {
     "protocol": Param("str", lambda x: x in ("clean", "paper"), "'clean' or 'paper'",
                       default="clean"),
     "reinit_each_cycle": Param("bool", default=False),
+    # test metrics of every epoch (metrics_epoch.csv), not only the reported last one;
+    # protocol "paper" always evaluates every epoch
+    "eval_every_epoch": Param("bool", default=False),
     "normalize_mean": Param("list[float]", lambda x: len(x) == 3, "three numbers",
                             default=[0.3337, 0.3064, 0.3171]),
     "normalize_std": Param("list[float]", lambda x: len(x) == 3 and min(x) > 0,
@@ -238,7 +244,12 @@ def resolve(profile: str = "auto", category: str | None = None, **overrides) -> 
     if values["exp"] is None:
         values["exp"] = path.stem
     if values["data_root"] is None:
-        values["data_root"] = os.environ.get("ASAL_DATA", "data")
+        values["data_root"] = "data"
+    # The environment moves the three roots away from the project folder (the tests use it
+    # to leave the checkout alone); an explicit value still wins.
+    for key, env in ENV_ROOTS.items():
+        if env in os.environ and key not in explicit:
+            values[key] = os.environ[env]
     for key in ("data_root", "runs_root", "figures_root", "anomaly_source_dir", "scores_csv", "batches_dir"):
         if values[key] is not None:
             values[key] = _resolve_path(values[key])

@@ -8,6 +8,7 @@ from importlib import metadata
 
 import torch
 
+from asal import cpu_kernels
 from asal.config import PROJECT_ROOT
 from asal.errors import AsalError
 
@@ -27,14 +28,17 @@ def autocast(device: torch.device):
 
 
 def model_to(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """The model on the device, in channels_last memory format on CUDA."""
-    model = model.to(device)
-    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
+    """The model on the device, in channels_last memory format.
+
+    Faster on CUDA and on the CPU alike (oneDNN's convolutions prefer it: DRAEM's training
+    step takes 20 % less time on an AVX2 CPU, see benchmarks/bench_draem.py).
+    """
+    return model.to(device).to(memory_format=torch.channels_last)
 
 
 def channels_last(x: torch.Tensor) -> torch.Tensor:
-    """A CUDA input batch in channels_last format (matching model_to); others as they are."""
-    return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
+    """An input batch in channels_last format, matching model_to."""
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -51,7 +55,7 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"cpu ({platform.processor() or platform.machine()}, "\
-           f"{torch.get_num_threads()} threads)"
+           f"{torch.get_num_threads()} threads, {cpu_kernels.describe()})"
 
 
 def git_commit() -> str:

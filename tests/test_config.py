@@ -1,6 +1,6 @@
 import pytest
 
-from asal.config import SCHEMA, resolve, resolve_notebook
+from asal.config import PROJECT_ROOT, SCHEMA, resolve, resolve_notebook
 from asal.errors import AsalError
 
 
@@ -51,6 +51,11 @@ def test_notebook_namespace_rejects_a_mistyped_parameter():
         resolve_notebook(ns)
 
 
-def test_data_root_from_environment(monkeypatch):
+def test_roots_from_environment_sit_between_profile_and_explicit_values(monkeypatch):
     monkeypatch.setenv("ASAL_DATA", "/srv/images")
-    assert resolve(category="bottle").data_root == "/srv/images"
+    monkeypatch.setenv("ASAL_RUNS", "/scratch/runs")
+    monkeypatch.delenv("ASAL_FIGURES", raising=False)
+    cfg = resolve(category="bottle")
+    assert cfg.data_root == "/srv/images" and cfg.runs_root == "/scratch/runs"
+    assert cfg.figures_root == str(PROJECT_ROOT / "figures")        # the profile's
+    assert resolve(category="bottle", runs_root="/mine").runs_root == "/mine"

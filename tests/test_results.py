@@ -54,14 +54,14 @@ def test_initial_anomalies_per_init():
     assert table.loc["asal", "mean"] == 2 and table.loc["random", "mean"] == 0
 
 
-def _snakemake(*args, cwd=PROJECT_ROOT):
+def _snakemake(*args, cwd):
     return subprocess.run([sys.executable, "-m", "snakemake", "-s",
                            str(PROJECT_ROOT / "workflow" / "Snakefile"), *args],
                           cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
-def test_dry_run_lists_the_expected_jobs():
-    out = _snakemake("-n", "--cores", "2", "--forceall")
+def test_dry_run_lists_the_expected_jobs(tmp_path):
+    out = _snakemake("-n", "--cores", "2", "--forceall", cwd=tmp_path)   # .snakemake/ there
     assert out.returncode == 0, out.stderr + out.stdout
     counts = {}
     for line in out.stdout.splitlines():

@@ -1,0 +1,85 @@
+"""Test-session setup shared by the unit tests (tests/) and the notebooks (nbval).
+
+The suite never writes into the checkout. Every data, runs and figures root points at a
+scratch folder (ASAL_DATA, ASAL_RUNS, ASAL_FIGURES; see asal/config.py), and each notebook
+starts from a fresh copy of the committed experiment there: 02 reads the committed scores,
+03 the committed batches, 04 the committed runs, and what they write is thrown away.
+tests/test_checkout.py, run last, checks that `git status` is what it was.
+"""
+
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+ROOT_ENV = ("ASAL_DATA", "ASAL_RUNS", "ASAL_FIGURES")
+
+
+def git(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def checkout_state() -> str | None:
+    """`git status` of the checkout, with ignored files under the result folders (a model.pt
+    written into runs/ is ignored by git, and must not appear either); None outside git."""
+    status = git("status", "--porcelain", "--untracked-files=all")
+    if status.returncode:
+        return None
+    ignored = git("status", "--porcelain", "--ignored", "--untracked-files=all", "--",
+                  "runs", "figures", "data", "notebooks")
+    return status.stdout + ignored.stdout
+
+
+def copy_committed_runs(dest: Path) -> None:
+    """The committed runs/ (git HEAD, whatever a rebuild changed since) into dest/."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD", "runs"], cwd=ROOT,
+                             capture_output=True)
+    if archive.returncode == 0:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(dest.parent, filter="data")
+    else:   # not a git checkout: the folder as it is, without weights and executed notebooks
+        shutil.copytree(ROOT / "runs", dest, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.pt", "notebooks"))
+
+
+def pytest_configure(config):
+    config.checkout_before = checkout_state()
+    scratch = Path(tempfile.mkdtemp(prefix="asal-tests-"))
+    config.asal_scratch = scratch
+    # set before any notebook kernel starts: kernels inherit this environment
+    for name in ROOT_ENV:
+        os.environ[name] = str(scratch / name[5:].lower())
+
+
+def pytest_unconfigure(config):
+    scratch = getattr(config, "asal_scratch", None)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before a notebook's first cell: a fresh copy of the committed runs."""
+    if item.path.suffix != ".ipynb" or getattr(item.config, "asal_notebook", None) == item.path:
+        return
+    item.config.asal_notebook = item.path
+    copy_committed_runs(Path(os.environ["ASAL_RUNS"]))
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked `last` run after everything else (the notebooks included)."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
+@pytest.fixture
+def checkout_states(request) -> tuple[str | None, str | None]:
+    """The checkout's state when the session started, and now."""
+    return request.config.checkout_before, checkout_state()

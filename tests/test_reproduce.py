@@ -1,0 +1,137 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from asal.__main__ import main
+from asal.errors import AsalError
+from asal.reproduce import (SPREAD_FILE, LoopReference, Verdict, check_reproduction,
+                            require, tolerance, z_value)
+
+PROVENANCE = "# caption; experiment=toy; protocol=clean; seeds=0,1,2; commit=abc; complete\n"
+
+
+def test_tolerance_is_the_bonferroni_quantile_of_the_difference_of_two_means():
+    # two means over 3 seeds, sd 0.06 each: difference sd 0.06 * sqrt(2/3); 4 checks at 1 %
+    assert z_value(4) == pytest.approx(norm.ppf(1 - 0.01 / 8))
+    assert tolerance(0.06, 3, 4) == pytest.approx(norm.ppf(1 - 0.01 / 8) * 0.06 * math.sqrt(2 / 3))
+    assert tolerance(0.06, 1, 4) > tolerance(0.06, 3, 4) > tolerance(0.06, 9, 4)
+
+
+def test_a_trained_value_moved_beyond_its_tolerance_fails_and_is_named():
+    inside = Verdict("final auroc", 0.80, 0.80 + 0.099, tolerance=0.1)
+    outside = Verdict("final auroc", 0.80, 0.80 + 0.101, tolerance=0.1)
+    assert inside.ok and not outside.ok
+    require([inside], "a run")                                  # nothing raised
+    with pytest.raises(AsalError, match=r"final auroc: committed 0.8, rebuilt 0.901"):
+        require([inside, outside], "a run")
+    assert not Verdict("initial set", "a;b", "a;c").ok          # exact values
+    assert Verdict("ap", float("nan"), float("nan"), 0.1).ok
+
+
+def _tables(shift: dict | None = None):
+    """comparison_auroc and aubc_auroc of a toy experiment with 2 categories."""
+    comp = pd.DataFrame({"category": ["a", "b", "mean"],
+                         "asal_mean": [0.70, 0.60, 0.65], "asal_std": [0.05, 0.07, 0.05],
+                         "random_mean": [0.55, 0.50, 0.525], "random_std": [0.06, 0.04, 0.04],
+                         "DRAEM_mixed": [0.90, 0.80, 0.85], "DRAEM_normal": [0.85, 0.95, 0.9]})
+    aubc = comp[["category", "asal_mean", "asal_std", "random_mean", "random_std"]].copy()
+    for (table, row, col), delta in (shift or {}).items():
+        frame = comp if table == "comparison_auroc" else aubc
+        frame.loc[frame.category == row, col] += delta
+    return {"comparison_auroc": comp, "aubc_auroc": aubc}
+
+
+def _write(folder, tables):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        (folder / f"{name}.csv").write_text(PROVENANCE + frame.to_csv(index=False))
+
+
+@pytest.fixture
+def experiment(tmp_path):
+    """Committed tables, and a DRAEM seed spread with sd 0.02 per (category, train_on)."""
+    runs = tmp_path / "runs"
+    (runs / "toy").mkdir(parents=True)
+    rows = [{"category": c, "train_on": t, "seed": s, "test_image_auroc": v + d}
+            for c, v in (("a", 0.9), ("b", 0.8)) for t in ("mixed", "normal")
+            for s, d in enumerate((-0.02, 0.0, 0.02))]
+    pd.DataFrame(rows).to_csv(runs / "toy" / SPREAD_FILE, index=False)
+    _write(tmp_path / "committed", _tables())
+    return tmp_path, runs
+
+
+def test_identical_tables_reproduce(experiment):
+    root, runs = experiment
+    _write(root / "rebuilt" / "toy", _tables())
+    table, ok = check_reproduction(root / "rebuilt" / "toy", root / "committed", runs)
+    assert ok and (table.verdict == "ok").all()
+    # 2 tables x 3 rows x 2 inits, and 3 rows x 2 DRAEM columns
+    assert len(table) == 2 * 3 * 2 + 3 * 2
+
+
+def test_one_headline_cell_beyond_tolerance_fails_with_that_cell_named(experiment, capsys):
+    root, runs = experiment
+    _write(root / "rebuilt" / "toy", _tables({("comparison_auroc", "b", "asal_mean"): 0.30}))
+    table, ok = check_reproduction(root / "rebuilt" / "toy", root / "committed", runs)
+    assert not ok
+    assert table.loc[table.verdict != "ok", "cell"].tolist() == [
+        "comparison_auroc[b, asal_mean]"]
+    # a move well inside the tolerance of the same cell passes
+    _write(root / "rebuilt" / "toy", _tables({("comparison_auroc", "b", "asal_mean"): 0.01}))
+    assert check_reproduction(root / "rebuilt" / "toy", root / "committed", runs)[1]
+
+
+def test_draem_cells_use_the_recorded_seed_spread(experiment):
+    root, runs = experiment
+    sd = np.std([-0.02, 0.0, 0.02], ddof=1)
+    table, _ = check_reproduction(root / "committed", root / "committed", runs, exp="toy")
+    tol = table.set_index("cell").tolerance
+    assert tol["comparison_auroc[a, DRAEM_mixed]"] == pytest.approx(
+        z_value(len(table)) * sd * math.sqrt(2), abs=1e-4)
+    # the mean row averages 2 categories: a tighter tolerance
+    assert tol["comparison_auroc[mean, DRAEM_mixed]"] == pytest.approx(
+        z_value(len(table)) * sd * math.sqrt(2 / 2), abs=1e-4)
+
+
+def test_the_command_exits_non_zero_and_names_the_cell(experiment, capsys, monkeypatch):
+    root, runs = experiment
+    rebuilt = root / "figures" / "toy"
+    _write(rebuilt, _tables({("aubc_auroc", "mean", "random_mean"): -0.2}))
+    profile = root / "toy.yaml"
+    profile.write_text(f"runs_root: {runs}\nfigures_root: {root / 'figures'}\n"
+                       "image_size: 64\ndraem_epochs: 1\ndraem_recon_width: 8\n"
+                       "draem_disc_width: 8\n")
+    monkeypatch.delenv("ASAL_RUNS")
+    monkeypatch.delenv("ASAL_FIGURES")
+    code = main(["check-reproduction", "--profile", str(profile),
+                 "--reference", str(root / "committed")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "aubc_auroc[mean, random_mean]" in out and "DIFFERS" in out
+    assert "17 of 18 headline cells reproduced; 1 differ" in out
+    with pytest.raises(SystemExit):
+        main(["check-reproduction", "--nonsense"])
+
+
+def test_missing_rebuilt_tables_say_what_to_run(tmp_path):
+    with pytest.raises(AsalError, match="README's main command"):
+        check_reproduction(tmp_path / "toy", tmp_path, tmp_path)
+
+
+def _cycles(aurocs, first_anomalies=2):
+    return pd.DataFrame({"cycle": range(len(aurocs)), "n_labels": range(10, 10 + len(aurocs)),
+                         "n_anomalies": [first_anomalies] * len(aurocs), "auroc": aurocs})
+
+
+def test_loop_check_is_exact_for_the_initial_set_and_tolerant_for_trained_numbers():
+    labeled = [f"c/train/good/{i}.png" for i in range(12)]
+    ref = LoopReference(_cycles([0.5, 0.6, 0.7]), labeled, {"final": 0.05, "aubc": 0.05})
+    assert all(v.ok for v in ref.check(_cycles([0.5, 0.62, 0.72]), labeled))
+    moved = {v.name: v.ok for v in ref.check(_cycles([0.5, 0.6, 0.2]), labeled)}
+    assert not moved["final auroc"] and moved["initial set"]
+    other = labeled[:9] + ["c/train/anomaly/x.png"] + labeled[10:]
+    verdicts = {v.name: v.ok for v in ref.check(_cycles([0.5, 0.6, 0.7], 3), other)}
+    assert not verdicts["initial set"] and not verdicts["defects in the initial set"]
