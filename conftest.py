@@ -7,15 +7,15 @@ starts from a fresh copy of the committed experiment there: 02 reads the committ
 tests/test_checkout.py, run last, checks that `git status` is what it was.
 """
 
-import io
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from asal.reproduce import copy_committed_runs
 
 ROOT = Path(__file__).resolve().parent
 ROOT_ENV = ("ASAL_DATA", "ASAL_RUNS", "ASAL_FIGURES")
@@ -34,20 +34,6 @@ def checkout_state() -> str | None:
     ignored = git("status", "--porcelain", "--ignored", "--untracked-files=all", "--",
                   "runs", "figures", "data", "notebooks")
     return status.stdout + ignored.stdout
-
-
-def copy_committed_runs(dest: Path) -> None:
-    """The committed runs/ (git HEAD, whatever a rebuild changed since) into dest/."""
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD", "runs"], cwd=ROOT,
-                             capture_output=True)
-    if archive.returncode == 0:
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(dest.parent, filter="data")
-    else:   # not a git checkout: the folder as it is, without weights and executed notebooks
-        shutil.copytree(ROOT / "runs", dest, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.pt", "notebooks"))
 
 
 def pytest_configure(config):

@@ -61,7 +61,7 @@ def _check_reproduction(args):
     with pd.option_context("display.width", 200, "display.max_rows", None):
         print(table.to_string(index=False))
     bad = int((table.verdict != "ok").sum())
-    print(f"{len(table) - bad} of {len(table)} headline cells reproduced"
+    print(f"{len(table) - bad} of {len(table)} cells reproduced"
           + ("" if ok else f"; {bad} differ beyond their tolerance"))
     return 0 if ok else 1
 

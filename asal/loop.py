@@ -94,7 +94,8 @@ def check_budget(cfg: Config, pool_size: int, n_init: int):
 
 
 def _fingerprint(cfg: Config, batches, pool: Split) -> str:
-    text = json.dumps([{k: cfg[k] for k in RUN_KEYS}, batches, pool.paths], sort_keys=True)
+    # pool keys, not paths: a run resumes wherever the data root has moved to
+    text = json.dumps([{k: cfg[k] for k in RUN_KEYS}, batches, pool.keys()], sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 

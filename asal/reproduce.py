@@ -21,9 +21,12 @@ DRAEM's from runs/<exp>/draem_seed_spread.csv (`python -m asal draem-spread`).
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import shutil
 import subprocess
+import tarfile
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -41,6 +44,8 @@ SPREAD_FILE = "draem_seed_spread.csv"
 DRAEM_METRICS = ("test_image_auroc", "test_pixel_auroc", "pool_image_auroc")
 # Tables that check-reproduction compares; their *_mean and DRAEM_* cells are headline cells.
 HEADLINE_TABLES = ("comparison_auroc", "aubc_auroc")
+# Initial selections that use no trained model: identical on every machine.
+DATA_ONLY_INITS = ("random",)
 
 
 def z_value(m: int, alpha: float = ALPHA) -> float:
@@ -144,6 +149,7 @@ class DraemReference:
 def draem_reference(cfg: Config) -> DraemReference:
     """The committed run with these parameters, and the recorded seed spread, if any."""
     from asal.anomaly_scores import scores_dir
+    from asal.synthetic import ensure_synthetic
 
     path = scores_dir(cfg) / "metrics.json"
     if not path.exists():
@@ -204,16 +210,19 @@ class LoopReference:
                         for k, (c, r, s) in trained.items()]
 
 
-def loop_reference(cfg: Config, fingerprint: str) -> LoopReference:
-    """The committed run with this fingerprint, and the experiment's seed spread."""
-    from asal.loop import al_dir
+def loop_reference(cfg: Config) -> LoopReference:
+    """The committed run with these parameters, and the experiment's seed spread."""
+    from asal.loop import RUN_KEYS, al_dir
 
     out = al_dir(cfg)
     config = out / "config.json"
     if not (config.exists() and (out / "metrics_cycle.csv").exists()):
         return LoopReference(None, None, None, "no committed run in this folder")
-    if json.loads(config.read_text()).get("fingerprint") != fingerprint:
-        return LoopReference(None, None, None, "the committed run used other parameters")
+    committed = json.loads(config.read_text())
+    changed = [k for k in RUN_KEYS if committed.get(k) != cfg.get(k)]
+    if changed or committed.get("batches_dir") != cfg.batches_dir:
+        return LoopReference(None, None, None, "the committed run used other parameters "
+                             f"({', '.join(changed) or 'batches_dir'})")
     finals = final_values(cfg.runs_root, cfg.exp)
     spread = finals.groupby(["category", "init"])[["final", "aubc"]].std()
     if spread.isna().all().all():
@@ -251,6 +260,27 @@ def committed_text(path: Path, ref: str = "HEAD") -> str:
         raise AsalError(f"git has no committed {rel} at {ref}; pass --reference with the "
                         "folder of the committed tables.")
     return out.stdout
+
+
+def copy_committed_runs(dest: Path) -> None:
+    """The committed runs/ (git HEAD, whatever a rebuild changed since) as dest/.
+
+    Outside a git checkout, the folder as it is, without weights and executed notebooks.
+    The tests and notebooks/refresh_outputs.py run the notebooks on such a copy.
+    """
+    dest = Path(dest)
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD", "runs"],
+                             cwd=PROJECT_ROOT, capture_output=True)
+    if archive.returncode == 0:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            for member in tar.getmembers():       # runs/<...> -> dest/<...>
+                member.name = member.name.removeprefix("runs").lstrip("/") or "."
+            tar.extractall(dest, filter="data")
+    else:
+        shutil.copytree(PROJECT_ROOT / "runs", dest, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.pt", "notebooks"))
 
 
 def _seeds_of(provenance: str) -> int:
@@ -294,24 +324,39 @@ def check_tables(committed: dict[str, tuple[pd.DataFrame, str]],
                     tolerance(s, n, m)) for t, cat, col, c, r, s, n in cells]
 
 
+def check_deterministic(committed: pd.DataFrame, rebuilt: pd.DataFrame) -> list[Verdict]:
+    """Defects in the initial set of the inits that use no trained model (random: seeded
+    picks from the data), compared exactly."""
+    old = committed[committed.init.isin(DATA_ONLY_INITS)].set_index(["category", "init"])
+    new = rebuilt[rebuilt.init.isin(DATA_ONLY_INITS)].set_index(["category", "init"])
+    return [Verdict(f"initial_anomalies[{cat}, {init}, {col}]", round(float(row[col]), 4),
+                    round(float(new.loc[(cat, init), col]), 4) if (cat, init) in new.index
+                    else "missing")
+            for (cat, init), row in old.iterrows() for col in ("mean", "min", "max")]
+
+
 def check_reproduction(figures_dir, reference_dir=None, runs_root=None,
                        exp: str | None = None) -> tuple[pd.DataFrame, bool]:
     """Compare figures/<exp>/ tables with the committed ones (git HEAD, or reference_dir)."""
     figures_dir = Path(figures_dir)
     exp = exp or figures_dir.name
-    rebuilt, committed = {}, {}
-    for name in HEADLINE_TABLES:
+
+    def pair(name):
         path = figures_dir / f"{name}.csv"
         if not path.exists():
             raise AsalError(f"{path} does not exist; run README's main command (or "
                             "notebooks/04_results.ipynb) first.")
-        rebuilt[name] = parse_table(path.read_text())
-        committed[name] = parse_table(Path(reference_dir, f"{name}.csv").read_text()
-                                      if reference_dir else committed_text(path))
-    spread = read_draem_spread(runs_root or PROJECT_ROOT / "runs", exp)
-    verdicts = check_tables(committed, rebuilt, spread)
-    return verdict_table(verdicts), all(v.ok for v in verdicts)
+        old = (Path(reference_dir, f"{name}.csv").read_text() if reference_dir
+               else committed_text(path))
+        return parse_table(old), parse_table(path.read_text())
 
+    pairs = {name: pair(name) for name in (*HEADLINE_TABLES, "initial_anomalies")}
+    spread = read_draem_spread(runs_root or PROJECT_ROOT / "runs", exp)
+    verdicts = check_tables({k: old for k, (old, _) in pairs.items()},
+                            {k: new for k, (_, new) in pairs.items()}, spread)
+    (old, _), (new, _) = pairs["initial_anomalies"]
+    verdicts += check_deterministic(old, new)
+    return verdict_table(verdicts), all(v.ok for v in verdicts)
 
 
 # ------------------------------------------------------------ DRAEM's seed spread
@@ -344,11 +389,13 @@ def measure_draem_spread(profile: str = "synthetic", seeds=(1, 2), jobs: int = 2
     from concurrent.futures import ProcessPoolExecutor
 
     from asal.anomaly_scores import scores_dir
+    from asal.synthetic import ensure_synthetic
 
     base = resolve(profile, category=None, **({"runs_root": str(runs_root)} if runs_root
                                               else {}))
     rows, todo = [], []
     for cat in base.categories:
+        ensure_synthetic(base.data_root, cat)     # here, not in two workers at once
         for train_on in ("mixed", "normal"):
             cfg = resolve(profile, category=cat, train_on=train_on, runs_root=base.runs_root)
             path = scores_dir(cfg) / "metrics.json"

@@ -56,8 +56,20 @@ def test_short_loop_writes_one_row_per_epoch_and_cycle(separating_run):
     truth = dict(zip(result.pool.paths, result.pool.labels.tolist()))
     by_key = {pool_key(p): v for p, v in truth.items()}
     assert result.cycles.n_anomalies.iloc[-1] == sum(by_key[k] for k in result.labeled)
+    # only the reported (last) epoch of a cycle is evaluated on the test split
+    last = result.epochs.epoch == 2
     for col in ("accuracy", "balanced_accuracy", "auroc", "ap"):
-        assert result.epochs[col].between(0, 1).all()
+        assert result.epochs[col][last].between(0, 1).all()
+        assert result.epochs[col][~last].isna().all()
+
+
+def test_evaluating_every_epoch_changes_no_reported_number(separating_run, tmp_path):
+    last = run_active_learning(separating_run(runs_root=str(tmp_path / "a")), progress=False)
+    every = run_active_learning(separating_run(runs_root=str(tmp_path / "b"),
+                                               eval_every_epoch=True), progress=False)
+    assert every.epochs.auroc.notna().all()
+    pd.testing.assert_frame_equal(last.cycles, every.cycles)
+    assert last.labeled == every.labeled
 
 
 def test_resume_after_interruption_equals_an_uninterrupted_run(separating_run, tmp_path):

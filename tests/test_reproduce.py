@@ -38,10 +38,15 @@ def _tables(shift: dict | None = None):
                          "random_mean": [0.55, 0.50, 0.525], "random_std": [0.06, 0.04, 0.04],
                          "DRAEM_mixed": [0.90, 0.80, 0.85], "DRAEM_normal": [0.85, 0.95, 0.9]})
     aubc = comp[["category", "asal_mean", "asal_std", "random_mean", "random_std"]].copy()
+    initial = pd.DataFrame({"category": ["a", "a", "b", "b"],
+                            "init": ["asal", "random"] * 2, "mean": [2.0, 1.0, 3.0, 0.67],
+                            "min": [2, 0, 3, 0], "max": [2, 2, 3, 1],
+                            "initial_labels": [10] * 4})
+    tables = {"comparison_auroc": comp, "aubc_auroc": aubc, "initial_anomalies": initial}
     for (table, row, col), delta in (shift or {}).items():
-        frame = comp if table == "comparison_auroc" else aubc
+        frame = tables[table]
         frame.loc[frame.category == row, col] += delta
-    return {"comparison_auroc": comp, "aubc_auroc": aubc}
+    return tables
 
 
 def _write(folder, tables):
@@ -68,8 +73,10 @@ def test_identical_tables_reproduce(experiment):
     _write(root / "rebuilt" / "toy", _tables())
     table, ok = check_reproduction(root / "rebuilt" / "toy", root / "committed", runs)
     assert ok and (table.verdict == "ok").all()
-    # 2 tables x 3 rows x 2 inits, and 3 rows x 2 DRAEM columns
-    assert len(table) == 2 * 3 * 2 + 3 * 2
+    # 2 tables x 3 rows x 2 inits, 3 rows x 2 DRAEM columns, and random's initial defects
+    # (mean, min, max) in 2 categories, compared exactly
+    assert len(table) == 2 * 3 * 2 + 3 * 2 + 2 * 3
+    assert (table.tolerance == "exact").sum() == 6
 
 
 def test_one_headline_cell_beyond_tolerance_fails_with_that_cell_named(experiment, capsys):
@@ -89,11 +96,21 @@ def test_draem_cells_use_the_recorded_seed_spread(experiment):
     sd = np.std([-0.02, 0.0, 0.02], ddof=1)
     table, _ = check_reproduction(root / "committed", root / "committed", runs, exp="toy")
     tol = table.set_index("cell").tolerance
+    m = 18                                  # trained cells checked together
     assert tol["comparison_auroc[a, DRAEM_mixed]"] == pytest.approx(
-        z_value(len(table)) * sd * math.sqrt(2), abs=1e-4)
+        z_value(m) * sd * math.sqrt(2), abs=1e-4)
     # the mean row averages 2 categories: a tighter tolerance
     assert tol["comparison_auroc[mean, DRAEM_mixed]"] == pytest.approx(
-        z_value(len(table)) * sd * math.sqrt(2 / 2), abs=1e-4)
+        z_value(m) * sd * math.sqrt(2 / 2), abs=1e-4)
+
+
+def test_random_initial_defects_must_match_exactly(experiment):
+    root, runs = experiment
+    _write(root / "rebuilt" / "toy", _tables({("initial_anomalies", "b", "max"): 1}))
+    table, ok = check_reproduction(root / "rebuilt" / "toy", root / "committed", runs)
+    assert not ok
+    assert table.loc[table.verdict != "ok", "cell"].tolist() == [
+        "initial_anomalies[b, random, max]"]
 
 
 def test_the_command_exits_non_zero_and_names_the_cell(experiment, capsys, monkeypatch):
@@ -111,7 +128,7 @@ def test_the_command_exits_non_zero_and_names_the_cell(experiment, capsys, monke
     out = capsys.readouterr().out
     assert code == 1
     assert "aubc_auroc[mean, random_mean]" in out and "DIFFERS" in out
-    assert "17 of 18 headline cells reproduced; 1 differ" in out
+    assert "23 of 24 cells reproduced; 1 differ" in out
     with pytest.raises(SystemExit):
         main(["check-reproduction", "--nonsense"])
 
@@ -135,3 +152,27 @@ def test_loop_check_is_exact_for_the_initial_set_and_tolerant_for_trained_number
     other = labeled[:9] + ["c/train/anomaly/x.png"] + labeled[10:]
     verdicts = {v.name: v.ok for v in ref.check(_cycles([0.5, 0.6, 0.7], 3), other)}
     assert not verdicts["initial set"] and not verdicts["defects in the initial set"]
+
+
+def test_a_committed_run_with_other_parameters_is_not_compared(tmp_path):
+    import json
+
+    from asal.anomaly_scores import scores_dir
+    from asal.config import resolve
+    from asal.loop import al_dir
+    from asal.reproduce import draem_reference, loop_reference
+
+    cfg = resolve(category="synth_fabric", runs_root=str(tmp_path))
+    assert "no committed run" in loop_reference(cfg).why_not
+    assert "no committed run" in draem_reference(cfg).why_not
+    out = al_dir(cfg)
+    out.mkdir(parents=True)
+    (out / "config.json").write_text(json.dumps({**cfg, "epochs": cfg.epochs + 1}))
+    (out / "metrics_cycle.csv").write_text("cycle,n_labels\n0,10\n")
+    assert loop_reference(cfg).why_not == "the committed run used other parameters (epochs)"
+    scores = scores_dir(cfg)
+    scores.mkdir(parents=True)
+    (scores / "metrics.json").write_text(json.dumps({"parameters": {**cfg, "draem_lr": 1.0}}))
+    assert "(draem_lr)" in draem_reference(cfg).why_not
+    (scores / "metrics.json").write_text(json.dumps({"parameters": dict(cfg)}))
+    assert "no seed spread recorded" in draem_reference(cfg).why_not
