@@ -251,10 +251,9 @@ def parse_table(text: str) -> tuple[pd.DataFrame, str]:
     return pd.read_csv(StringIO(text), comment="#"), first
 
 
-def committed_text(path: Path, ref: str = "HEAD") -> str:
-    """The committed version of a file of the checkout, from git."""
-    rel = Path(path).resolve().relative_to(PROJECT_ROOT)
-    out = subprocess.run(["git", "show", f"{ref}:{rel.as_posix()}"], cwd=PROJECT_ROOT,
+def committed_text(rel: str, ref: str = "HEAD") -> str:
+    """The committed version of a file of the project (a path relative to it), from git."""
+    out = subprocess.run(["git", "show", f"{ref}:{rel}"], cwd=PROJECT_ROOT,
                          capture_output=True, text=True)
     if out.returncode:
         raise AsalError(f"git has no committed {rel} at {ref}; pass --reference with the "
@@ -337,7 +336,8 @@ def check_deterministic(committed: pd.DataFrame, rebuilt: pd.DataFrame) -> list[
 
 def check_reproduction(figures_dir, reference_dir=None, runs_root=None,
                        exp: str | None = None) -> tuple[pd.DataFrame, bool]:
-    """Compare figures/<exp>/ tables with the committed ones (git HEAD, or reference_dir)."""
+    """Compare rebuilt tables with the committed ones: figures/<exp>/ at git HEAD, or the
+    tables in reference_dir."""
     figures_dir = Path(figures_dir)
     exp = exp or figures_dir.name
 
@@ -347,7 +347,7 @@ def check_reproduction(figures_dir, reference_dir=None, runs_root=None,
             raise AsalError(f"{path} does not exist; run README's main command (or "
                             "notebooks/04_results.ipynb) first.")
         old = (Path(reference_dir, f"{name}.csv").read_text() if reference_dir
-               else committed_text(path))
+               else committed_text(f"figures/{exp}/{name}.csv"))
         return parse_table(old), parse_table(path.read_text())
 
     pairs = {name: pair(name) for name in (*HEADLINE_TABLES, "initial_anomalies")}

@@ -36,6 +36,7 @@ def main():
     parser.add_argument("--keep", help="keep the scratch runs and figures in this folder")
     args = parser.parse_args()
     scratch = Path(args.keep or tempfile.mkdtemp(prefix="asal-bench-"))
+    scratch.mkdir(parents=True, exist_ok=True)
     roots = {k: str(scratch / k) for k in ("data", "runs", "figures")}
     env = {k: v for k, v in os.environ.items() if k not in
            ("ASAL_CPU_KERNELS", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")}
