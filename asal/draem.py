@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from asal.errors import AsalError
 from asal.io import atomic_write
-from asal.runtime import autocast, channels_last, model_to
+from asal.runtime import adam, autocast, channels_last, model_to
 from asal.synthesis import synthesize
 
 CHECKPOINT = "draem_checkpoint.pt"
@@ -210,7 +210,7 @@ def fit(images: torch.Tensor, bank: torch.Tensor, settings: FitSettings,
                         f"training images, the pool has {n}; lower draem_batch_size.")
     torch.manual_seed(settings.seed)
     model = model_to(Draem(settings.recon_width, settings.disc_width), device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    optimizer = adam(model.parameters(), lr=settings.lr)
     scheduler = _scheduler(optimizer, settings.epochs)
     gen = torch.Generator().manual_seed(settings.seed)
     window = gaussian_window().to(device)

@@ -30,7 +30,7 @@ from asal.errors import AsalError
 from asal.io import atomic_write, write_csv, write_json, write_text
 from asal.learner import (Normalizer, Timer, build_resnet18, evaluate, predict_logits,
                           train_epoch)
-from asal.runtime import configure, model_to, provenance
+from asal.runtime import adam, configure, model_to, provenance
 from asal.strategies import check_names, initial_selection, query
 from asal.synthetic import ensure_synthetic
 
@@ -200,8 +200,7 @@ class Loop:
             self.labeled += queried
             if cfg.reinit_each_cycle:
                 model = _fresh_model(cfg, self.cycle, device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr,
-                                     weight_decay=cfg.weight_decay)
+        optimizer = adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         idx = torch.tensor(self.labeled, device=device)
         images, labels = self.pool_images[idx], self.pool_labels[idx]
         n_labels, n_anom = len(self.labeled), int(labels.sum())

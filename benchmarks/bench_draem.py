@@ -14,7 +14,7 @@ import time
 import torch
 
 from asal.draem import Draem, draem_loss, gaussian_window, score
-from asal.runtime import autocast, channels_last, device_name, model_to, pick_device
+from asal.runtime import adam, autocast, channels_last, device_name, model_to, pick_device
 from asal.synthesis import anomaly_source, synthesize
 
 
@@ -38,7 +38,7 @@ def main():
 
     torch.manual_seed(0)
     model = model_to(Draem(args.recon_width, args.disc_width), device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimizer = adam(model.parameters(), lr=1e-4)
     window = gaussian_window().to(device)
     bank = anomaly_source(None, args.size, 0, device)
     gen = torch.Generator().manual_seed(0)
