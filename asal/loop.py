@@ -162,8 +162,8 @@ class Loop:
     def evaluates(self, epoch: int) -> bool:
         """Whether an epoch is evaluated on the test split.
 
-        The clean protocol reports a cycle's last epoch only, and evaluating the others was
-        more than a third of a cycle's compute on the synthetic profile, so they are skipped
+        The clean protocol reports a cycle's last epoch only, and evaluating the others took
+        a quarter of an active-learning run on the synthetic profile, so they are skipped
         unless eval_every_epoch asks for per-epoch curves. The paper protocol picks its
         epoch on the test split and needs every one. Evaluation changes no state (eval
         mode, no random numbers), so the reported numbers are the same either way.
