@@ -149,7 +149,6 @@ class DraemReference:
 def draem_reference(cfg: Config) -> DraemReference:
     """The committed run with these parameters, and the recorded seed spread, if any."""
     from asal.anomaly_scores import scores_dir
-    from asal.synthetic import ensure_synthetic
 
     path = scores_dir(cfg) / "metrics.json"
     if not path.exists():
