@@ -85,6 +85,16 @@ SCHEMA: dict[str, Param] = {
                                 "a positive odd integer", default=21),
     "anomaly_source_dir": Param("str", optional=True),
     "scores_csv": Param("str", optional=True),
+    # 00_pretext: self-supervised pretraining on the unlabeled pool (asal/pretext.py)
+    "pretext_task": Param("str", lambda x: x in ("synthesis", "rotation"),
+                          "'synthesis' or 'rotation'", default="synthesis"),
+    # passes over the pool; a rotation pass shows every image 4 times (0/90/180/270 degrees)
+    "synthesis_epochs": Param("int", _positive, "a positive integer", default=40),
+    "rotation_epochs": Param("int", _positive, "a positive integer", default=15),
+    "pretext_batch_size": Param("int", lambda x: x >= 2, "an integer of at least 2",
+                                default=32),
+    "pretext_lr": Param("float", _positive, "a positive number", default=1e-3),
+    "pretext_seed": Param("int", _non_negative, "a non-negative integer", default=0),
     # 02_split_batches
     "n_batches": Param("int", _positive, "a positive integer", default=5),
     "batches_dir": Param("str", optional=True),
@@ -98,6 +108,8 @@ SCHEMA: dict[str, Param] = {
     "batch_size": Param("int", _positive, "a positive integer", default=10),
     "lr": Param("float", _positive, "a positive number", default=1e-3),
     "weight_decay": Param("float", _non_negative, "a non-negative number", default=5e-4),
+    # 'none', 'imagenet' (the paper), 'self_supervised' (stage 00's network of the
+    # category) or the path of a ResNet18 state_dict
     "pretrained": Param("str", default="none"),
     "protocol": Param("str", lambda x: x in ("clean", "paper"), "'clean' or 'paper'",
                       default="clean"),

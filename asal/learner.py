@@ -68,7 +68,11 @@ class Normalizer:
         self.std = torch.tensor(std, device=device).view(1, 3, 1, 1)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return channels_last((images.float() / 255 - self.mean) / self.std)
+        return self.scaled(images.float() / 255)
+
+    def scaled(self, x: torch.Tensor) -> torch.Tensor:
+        """The same for float images already in [0, 1]."""
+        return channels_last((x - self.mean) / self.std)
 
 
 class Timer:

@@ -30,8 +30,10 @@ from asal.errors import AsalError
 from asal.io import atomic_write, write_csv, write_json, write_text
 from asal.learner import (Normalizer, Timer, build_resnet18, evaluate, predict_logits,
                           train_epoch)
+from asal.pretext import (ROTATION_SCORES, SELF_SUPERVISED, backbone_path, pool_features,
+                          pretext_dir, run_pretext)
 from asal.runtime import adam, configure, model_to, provenance
-from asal.strategies import check_names, initial_selection, query
+from asal.strategies import PoolViews, check_names, initial_selection, query
 from asal.synthetic import ensure_synthetic
 
 CHECKPOINT = "checkpoint.pt"
@@ -39,8 +41,9 @@ METRICS = ("accuracy", "balanced_accuracy", "auroc", "ap")
 # Parameters that change the numbers of a run; a checkpoint made with others is not resumed.
 RUN_KEYS = ("category", "image_size", "grayscale", "init", "per_batch", "n_batches", "query",
             "query_size", "cycles", "epochs", "batch_size", "lr", "weight_decay",
-            "pretrained", "protocol", "reinit_each_cycle", "eval_every_epoch", "normalize_mean",
-            "normalize_std", "seed")
+            "pretrained", "pretext_task", "synthesis_epochs", "rotation_epochs",
+            "pretext_batch_size", "pretext_lr", "pretext_seed", "protocol",
+            "reinit_each_cycle", "eval_every_epoch", "normalize_mean", "normalize_std", "seed")
 
 
 def al_dir(cfg: Config) -> Path:
@@ -93,15 +96,22 @@ def check_budget(cfg: Config, pool_size: int, n_init: int):
                         "cycles or query_size.")
 
 
-def _fingerprint(cfg: Config, batches, pool: Split) -> str:
-    # pool keys, not paths: a run resumes wherever the data root has moved to
-    text = json.dumps([{k: cfg[k] for k in RUN_KEYS}, batches, pool.keys()], sort_keys=True)
+def _fingerprint(cfg: Config, batches, pool: Split, initial: list[str]) -> str:
+    # pool keys, not paths: a run resumes wherever the data root has moved to; the initial
+    # set too, since a baseline's pick also depends on a pretext network
+    text = json.dumps([{k: cfg[k] for k in RUN_KEYS}, batches, pool.keys(), initial],
+                      sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def _fresh_model(cfg: Config, cycle: int, device):
+def initial_weights(cfg: Config) -> str:
+    """What build_resnet18 starts from; `self_supervised` is the category's stage-00 network."""
+    return str(backbone_path(cfg)) if cfg.pretrained == SELF_SUPERVISED else cfg.pretrained
+
+
+def _fresh_model(cfg: Config, weights: str, cycle: int, device):
     torch.manual_seed(cfg.seed * 1000 + cycle)
-    return model_to(build_resnet18(cfg.pretrained), device)
+    return model_to(build_resnet18(weights), device)
 
 
 def query_probabilities(logits: torch.Tensor, protocol: str) -> torch.Tensor:
@@ -120,11 +130,13 @@ class Loop:
         self.device = configure(cfg)
         self.out = al_dir(cfg)
         self.pool, self.test, self.batches = load_loop_data(cfg)
+        self.weights = initial_weights(cfg)
         self.keys = self.pool.keys()
         self.index = {k: i for i, k in enumerate(self.keys)}
-        initial = initial_selection(cfg.init, self.batches, cfg.per_batch, cfg.seed)
+        initial = initial_selection(cfg.init, self.batches, cfg.per_batch, cfg.seed,
+                                    self.pool_views())
         check_budget(cfg, len(self.pool), len(initial))
-        self.fingerprint = _fingerprint(cfg, self.batches, self.pool)
+        self.fingerprint = _fingerprint(cfg, self.batches, self.pool, initial)
         # state saved after every cycle
         self.labeled = [self.index[k] for k in initial]
         self.epoch_rows, self.cycle_rows = [], []
@@ -132,6 +144,24 @@ class Loop:
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.model_state = None          # the model the next cycle continues from
         self.timing = {"seconds": 0.0, "model_seconds": 0.0}
+
+    def pool_views(self) -> PoolViews:
+        """The rotation ranking and pretrained features the cold-start baselines pick on."""
+        def features():
+            if self.weights == "none":
+                raise AsalError(f"init '{self.cfg.init}' selects on a pretrained network's "
+                                "features, and pretrained is 'none'; set pretrained to "
+                                "self_supervised, imagenet or a weights file.")
+            torch.manual_seed(self.cfg.seed)
+            model = model_to(build_resnet18(self.weights), self.device)
+            norm = Normalizer(self.cfg.normalize_mean, self.cfg.normalize_std, self.device)
+            return pool_features(model, self.pool.images, norm)
+
+        def rotation_scores():
+            run_pretext(self.cfg, task="rotation")
+            return pd.read_csv(pretext_dir(self.cfg, "rotation") / ROTATION_SCORES)
+
+        return PoolViews(self.pool.keys(), features, rotation_scores)
 
     # ------------------------------------------------------------------ save / resume
     def save(self):
@@ -191,7 +221,7 @@ class Loop:
         norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
         timer = Timer(device)
         start = time.perf_counter()
-        model = _fresh_model(cfg, self.cycle, device)
+        model = _fresh_model(cfg, self.weights, self.cycle, device)
         if self.model_state is not None:
             model.load_state_dict(self.model_state)
         queried, confidence = [], []
@@ -199,7 +229,7 @@ class Loop:
             queried, confidence = self._query(model, norm, timer)
             self.labeled += queried
             if cfg.reinit_each_cycle:
-                model = _fresh_model(cfg, self.cycle, device)
+                model = _fresh_model(cfg, self.weights, self.cycle, device)
         optimizer = adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         idx = torch.tensor(self.labeled, device=device)
         images, labels = self.pool_images[idx], self.pool_labels[idx]

@@ -32,6 +32,17 @@ def loss_curve(history: pd.DataFrame, title: str = "DRAEM training loss"):
     return fig
 
 
+def pretext_curve(history: pd.DataFrame, title: str = "pretext training"):
+    """Loss and accuracy of the pretext task per epoch (loss.csv of stage 00)."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(7, 2.8))
+    sns.lineplot(history, x="epoch", y="loss", ax=a)
+    sns.lineplot(history, x="epoch", y="accuracy", ax=b)
+    b.set_ylim(0, 1)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def synthesized_samples(sample, n: int = 6):
     """Rows: the network input with its pasted anomaly, the target, the mask."""
     n = min(n, len(sample.image))

@@ -260,15 +260,22 @@ def committed_text(rel: str, ref: str = "HEAD") -> str:
     return out.stdout
 
 
-def copy_committed_runs(dest: Path) -> None:
+def copy_committed_runs(dest: Path, keep: tuple[str, ...] = ("backbone.pt",)) -> None:
     """The committed runs/ (git HEAD, whatever a rebuild changed since) as dest/.
 
     Outside a git checkout, the folder as it is, without weights and executed notebooks.
-    The tests and notebooks/refresh_outputs.py run the notebooks on such a copy.
+    The tests and notebooks/refresh_outputs.py run the notebooks on such a copy. Files
+    named in `keep` that dest/ already holds stay: the pretext backbones are never
+    committed (45 MB each), so 03 uses the one 00 trained in the same session.
     """
     dest = Path(dest)
+    kept = {p.relative_to(dest): p.read_bytes() for name in keep
+            for p in dest.rglob(name)} if dest.exists() else {}
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
+    for rel, data in kept.items():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dest / rel).write_bytes(data)
     archive = subprocess.run(["git", "archive", "--format=tar", "HEAD", "runs"],
                              cwd=PROJECT_ROOT, capture_output=True)
     if archive.returncode == 0:
