@@ -1,5 +1,5 @@
 """Command line: `python -m asal prepare-mvtec | make-synthetic | draem-spread |
-check-reproduction ...`."""
+check-reproduction | premise ...`."""
 
 from __future__ import annotations
 
@@ -66,6 +66,29 @@ def _check_reproduction(args):
     return 0 if ok else 1
 
 
+def _premise(args):
+    import pandas as pd
+
+    from asal.io import write_text
+    from asal.premise import premise_table
+
+    table = premise_table(args.rankings, args.per_batch)
+    with pd.option_context("display.width", 250, "display.max_columns", None):
+        print(table.round(3).to_string(index=False))
+    if args.out:
+        out = Path(args.out)
+        source = args.source or str(args.rankings)
+        caption = (f"ASAL's premise on the rankings of {source}: defects in ASAL's initial set "
+                   f"(the first {args.per_batch} of every batch) against a random set of the "
+                   "same size (hypergeometric mean, probability of no defect), and the share "
+                   "of defects per batch")
+        text = f"# {caption}\n" + table.to_csv(index=False, float_format="%.4f")
+        write_text(out, text)
+        write_text(out.with_suffix(".md"), f"**{caption}**\n\n"
+                   + table.to_markdown(index=False, floatfmt=".3f") + "\n")
+        print(f"written to {out} and {out.with_suffix('.md')}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m asal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", help="a folder with the committed tables (default: "
                                        "the same files at git HEAD)")
     p.set_defaults(run=_check_reproduction)
+
+    p = sub.add_parser("premise", help="defects in ASAL's initial set vs a random one, from "
+                                       "a ranking folder alone (labels in the paths)")
+    p.add_argument("rankings", help="a folder of <category>/batch0.txt .. files (the "
+                                    "paper's loss_batch/anomaly_scores_draem, or runs/<exp>)")
+    p.add_argument("--per-batch", type=int, default=2)
+    p.add_argument("--out", help="write the table to this CSV (and a .md beside it)")
+    p.add_argument("--source", help="the rankings' origin, named in the table's caption")
+    p.set_defaults(run=_premise)
     return parser
 
 

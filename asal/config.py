@@ -107,6 +107,9 @@ SCHEMA: dict[str, Param] = {
     "epochs": Param("int", _positive, "a positive integer", default=20),
     "batch_size": Param("int", _positive, "a positive integer", default=10),
     "lr": Param("float", _positive, "a positive number", default=1e-3),
+    # train only the new head on a frozen pretrained body (its BatchNorm statistics too):
+    # fine-tuning all of ResNet18 on 10-19 images undid what pretraining had learned
+    "freeze_body": Param("bool", default=False),
     "weight_decay": Param("float", _non_negative, "a non-negative number", default=5e-4),
     # 'none', 'imagenet' (the paper), 'self_supervised' (stage 00's network of the
     # category) or the path of a ResNet18 state_dict
@@ -121,6 +124,8 @@ SCHEMA: dict[str, Param] = {
                             default=[0.3337, 0.3064, 0.3171]),
     "normalize_std": Param("list[float]", lambda x: len(x) == 3 and min(x) > 0,
                            "three positive numbers", default=[0.2672, 0.2564, 0.2629]),
+    # 04_results: a folder of <category>/batch0.txt .. whose premise table 04 shows
+    "rankings_dir": Param("str", optional=True),
     # workflow
     "categories": Param("list[str]", lambda x: len(x) > 0, "a non-empty list", default=[]),
     "inits": Param("list[str]", lambda x: len(x) > 0, "a non-empty list",
@@ -262,7 +267,8 @@ def resolve(profile: str = "auto", category: str | None = None, **overrides) -> 
     for key, env in ENV_ROOTS.items():
         if env in os.environ and key not in explicit:
             values[key] = os.environ[env]
-    for key in ("data_root", "runs_root", "figures_root", "anomaly_source_dir", "scores_csv", "batches_dir"):
+    for key in ("data_root", "runs_root", "figures_root", "anomaly_source_dir", "scores_csv",
+                "batches_dir", "rankings_dir"):
         if values[key] is not None:
             values[key] = _resolve_path(values[key])
     values["profile"] = path.stem

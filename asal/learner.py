@@ -101,9 +101,13 @@ def minibatches(n: int, batch_size: int, gen) -> list[torch.Tensor]:
 
 
 def train_epoch(model, optimizer, images, labels, norm: Normalizer, batch_size: int, gen,
-                timer: Timer) -> float:
-    """One pass over the labeled images (already on the device); the mean loss."""
-    model.train()
+                timer: Timer, frozen_body: bool = False) -> float:
+    """One pass over the labeled images (already on the device); the mean loss.
+
+    With a frozen body the whole network stays in eval mode, so BatchNorm keeps the
+    pretrained statistics instead of those of a batch of ten.
+    """
+    model.train(not frozen_body)
     device = images.device
     total, count = 0.0, 0
     for idx in minibatches(len(images), batch_size, gen):

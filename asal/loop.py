@@ -40,8 +40,8 @@ CHECKPOINT = "checkpoint.pt"
 METRICS = ("accuracy", "balanced_accuracy", "auroc", "ap")
 # Parameters that change the numbers of a run; a checkpoint made with others is not resumed.
 RUN_KEYS = ("category", "image_size", "grayscale", "init", "per_batch", "n_batches", "query",
-            "query_size", "cycles", "epochs", "batch_size", "lr", "weight_decay",
-            "pretrained", "pretext_task", "synthesis_epochs", "rotation_epochs",
+            "query_size", "cycles", "epochs", "batch_size", "lr", "freeze_body",
+            "weight_decay", "pretrained", "pretext_task", "synthesis_epochs", "rotation_epochs",
             "pretext_batch_size", "pretext_lr", "pretext_seed", "protocol",
             "reinit_each_cycle", "eval_every_epoch", "normalize_mean", "normalize_std", "seed")
 
@@ -106,12 +106,25 @@ def _fingerprint(cfg: Config, batches, pool: Split, initial: list[str]) -> str:
 
 def initial_weights(cfg: Config) -> str:
     """What build_resnet18 starts from; `self_supervised` is the category's stage-00 network."""
+    if cfg.freeze_body and cfg.pretrained == "none":
+        raise AsalError("freeze_body keeps a pretrained body fixed, and pretrained is 'none' "
+                        "(a random body); set pretrained to self_supervised, imagenet or a "
+                        "weights file, or freeze_body to false.")
     return str(backbone_path(cfg)) if cfg.pretrained == SELF_SUPERVISED else cfg.pretrained
 
 
 def _fresh_model(cfg: Config, weights: str, cycle: int, device):
     torch.manual_seed(cfg.seed * 1000 + cycle)
     return model_to(build_resnet18(weights), device)
+
+
+def trained_parameters(model, freeze_body: bool) -> list:
+    """What the optimizer trains: everything, or only the 2-way head on a frozen body."""
+    if not freeze_body:
+        return list(model.parameters())
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.startswith("fc."))
+    return list(model.fc.parameters())
 
 
 def query_probabilities(logits: torch.Tensor, protocol: str) -> torch.Tensor:
@@ -230,7 +243,8 @@ class Loop:
             self.labeled += queried
             if cfg.reinit_each_cycle:
                 model = _fresh_model(cfg, self.weights, self.cycle, device)
-        optimizer = adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        optimizer = adam(trained_parameters(model, cfg.freeze_body), lr=cfg.lr,
+                         weight_decay=cfg.weight_decay)
         idx = torch.tensor(self.labeled, device=device)
         images, labels = self.pool_images[idx], self.pool_labels[idx]
         n_labels, n_anom = len(self.labeled), int(labels.sum())
@@ -238,7 +252,7 @@ class Loop:
         best_acc, best_state, rows = -1.0, None, []
         for epoch in range(1, cfg.epochs + 1):
             loss = train_epoch(model, optimizer, images, labels, norm, cfg.batch_size,
-                               self.gen, timer)
+                               self.gen, timer, frozen_body=cfg.freeze_body)
             if self.evaluates(epoch):
                 logits = predict_logits(model, self.test_images, norm, timer)
                 metrics = evaluate(logits, self.test.labels.numpy(), auroc_on)

@@ -1,10 +1,12 @@
 """Stage 04: gather every run of an experiment into the paper's tables and figures.
 
-Tables: the comparison of ASAL and Random after the last cycle (mean and standard
+Tables: the comparison of the initial selections after the last cycle (mean and standard
 deviation over seeds) next to DRAEM_mixed and DRAEM_normal, the area under the budget
 curve, a paired comparison across categories and seeds (wins / ties / losses and a
-Wilcoxon signed-rank p-value), and the anomalies in the initial labeled set. Runs that
-are expected but absent are listed, and tables built without them say so.
+Wilcoxon signed-rank p-value), every initial selection against Random in one table (with
+Holm's correction over the selections), the anomalies in the initial labeled set, and what
+stage 00's pretext networks learned. Runs that are expected but absent are listed, and
+tables built without them say so.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from scipy.stats import wilcoxon
+from statsmodels.stats.multitest import multipletests
 
 from asal.errors import AsalError
 from asal.io import atomic_write, write_text
 from asal.plots import PALETTE, batch_boundaries, save
 
 METRICS = ("auroc", "accuracy", "balanced_accuracy")
+PRETEXT_COLUMNS = ("linear_probe_auroc", "knn_auroc", "scratch_linear_probe_auroc",
+                   "scratch_knn_auroc", "final_pretext_accuracy", "train_seconds")
 
 
 @dataclass
@@ -31,6 +36,7 @@ class Gathered:
     exp: str
     cycles: pd.DataFrame               # metrics_cycle.csv rows + category, init, seed
     draem: pd.DataFrame                # category, train_on, test_image_auroc
+    pretext: pd.DataFrame              # category, task, representation AUROCs, seconds
     batches: dict[str, pd.DataFrame]
     missing: list[str]
     protocols: list[str]
@@ -45,7 +51,8 @@ class Gathered:
 def gather(runs_root, exp: str, categories, inits, seeds) -> Gathered:
     """Read runs/<exp>/<category>/{scores,batches,al} of the expected runs."""
     root = Path(runs_root) / exp
-    frames, draem, batches, missing, protocols, commits = [], [], {}, [], set(), set()
+    frames, draem, pretext, batches, missing = [], [], [], {}, []
+    protocols, commits = set(), set()
     for cat in categories:
         for train_on in ("mixed", "normal"):
             path = root / cat / "scores" / train_on / "metrics.json"
@@ -56,6 +63,10 @@ def gather(runs_root, exp: str, categories, inits, seeds) -> Gathered:
                               "source": m.get("anomaly_source", m.get("source"))})
             else:
                 missing.append(f"{cat}/scores/{train_on}")
+        for path in sorted((root / cat / "pretext").glob("*/metrics.json")):
+            m = json.loads(path.read_text())
+            pretext.append({"category": cat, "task": m.get("task", path.parent.name),
+                            **{k: m.get(k) for k in PRETEXT_COLUMNS}})
         bpath = root / cat / "batches" / "batches.csv"
         if bpath.exists():
             batches[cat] = pd.read_csv(bpath)
@@ -77,6 +88,7 @@ def gather(runs_root, exp: str, categories, inits, seeds) -> Gathered:
         columns=["category", "init", "seed", "cycle", "n_labels", "n_anomalies", *METRICS])
     return Gathered(exp, cycles, pd.DataFrame(draem, columns=["category", "train_on",
                                                               "test_image_auroc", "source"]),
+                    pd.DataFrame(pretext, columns=["category", "task", *PRETEXT_COLUMNS]),
                     batches, missing, sorted(protocols), sorted(commits), list(seeds))
 
 
@@ -145,6 +157,40 @@ def paired_comparison(values: pd.DataFrame, a: str = "asal", b: str = "random",
     p = float(wilcoxon(nonzero).pvalue) if len(nonzero) >= 2 else np.nan
     return {"pairs": int(len(diff)), "wins": wins, "ties": int(len(diff)) - wins - losses,
             "losses": losses, "mean_difference": float(diff.mean()), "wilcoxon_p": p}
+
+
+def inits_against(final: pd.DataFrame, areas: pd.DataFrame, cycles: pd.DataFrame,
+                  baseline: str = "random") -> pd.DataFrame:
+    """Every initial selection in one table, each paired against `baseline`.
+
+    Per init: final test AUROC and AUBC (mean and std over categories x seeds), the defects
+    in its initial set (mean), and for each of the two measures the paired Wilcoxon test
+    against the baseline over (category, seed) pairs, its p-value corrected by Holm over
+    the inits compared (one family per measure).
+    """
+    first = cycles[cycles.cycle == 0].groupby("init").n_anomalies.mean()
+    rows = []
+    for init in sorted(final.init.unique(), key=lambda i: (i != "asal", i == baseline, i)):
+        f, a = final[final.init == init], areas[areas.init == init]
+        row = {"init": init, "final_auroc_mean": f.auroc.mean(), "final_auroc_std": f.auroc.std(),
+               "aubc_mean": a.aubc.mean(), "aubc_std": a.aubc.std(),
+               "initial_defects_mean": first.get(init, np.nan), "runs": len(f)}
+        for name, frame, value in (("final", final, "auroc"), ("aubc", areas, "aubc")):
+            pair = frame[frame.init.isin([init, baseline])]
+            test = (paired_comparison(pair, init, baseline, value) if init != baseline
+                    else dict.fromkeys(("pairs", "wins", "losses", "mean_difference",
+                                        "wilcoxon_p"), np.nan))
+            row.update({f"{name}_{k}": test[k] for k in ("wins", "losses", "mean_difference",
+                                                          "wilcoxon_p")})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for name in ("final", "aubc"):
+        p = table[f"{name}_wilcoxon_p"]
+        ok = p.notna()
+        table[f"{name}_p_holm"] = np.nan
+        if ok.any():
+            table.loc[ok, f"{name}_p_holm"] = multipletests(p[ok], method="holm")[1]
+    return table
 
 
 def initial_anomalies(cycles: pd.DataFrame) -> pd.DataFrame:
@@ -273,7 +319,9 @@ def build_tables(g: Gathered) -> dict[str, pd.DataFrame]:
         {"measure": "final balanced accuracy",
          **paired_comparison(final, value="balanced_accuracy")},
         {"measure": "AUBC (AUROC)", **paired_comparison(areas, value="aubc")}])
+    tables["inits_vs_random"] = inits_against(final, areas, g.cycles)
     tables["initial_anomalies"] = initial_anomalies(g.cycles)
+    tables["pretext_representation"] = g.pretext.copy()
     return tables
 
 
@@ -292,7 +340,13 @@ def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
         "aubc_auroc": "Area under the budget curve of the test AUROC, normalised to [0, 1]",
         "paired_asal_vs_random": "ASAL against Random, paired over categories and seeds "
                                  "(tie: |difference| <= 0.001; Wilcoxon signed-rank)",
+        "inits_vs_random": "Every initial selection against Random, paired over categories "
+                           "and seeds: final test AUROC and AUBC (mean, std), defects in the "
+                           "initial set, wins / losses, Wilcoxon p and Holm-corrected p",
         "initial_anomalies": "Defects in the initial labeled set (cycle 0) over seeds",
+        "pretext_representation": "Stage 00's pretext networks before any active learning: "
+                                  "test AUROC of a linear probe and of a 5-NN vote on their "
+                                  "pool features, against the same network untrained",
     }
     for name, table in tables.items():
         write_table(table, folder, name, g, captions[name], latex=name.startswith("comparison"))

@@ -30,7 +30,8 @@ def separating_run(synth_root, tmp_path_factory):
 
     def cfg(**kw):
         base = dict(category=CAT, data_root=str(synth_root), runs_root=str(runs),
-                    image_size=32, cycles=3, epochs=2, device="cpu",
+                    image_size=32, cycles=3, epochs=2, device="cpu", pretrained="none",
+                    freeze_body=False,
                     batches_dir=str(runs / "synthetic" / CAT / "batches"))
         return resolve(**{**base, **kw})
 
@@ -148,3 +149,39 @@ def test_imagenet_weights_missing_offline_say_where_to_put_them():
         pytest.skip("ImageNet weights are present on this machine")
     with pytest.raises(AsalError, match="copy resnet18-.*pretrained='none'"):
         build_resnet18("imagenet")
+
+
+def test_self_supervised_start_and_the_rotation_baseline_through_the_loop(separating_run,
+                                                                          tmp_path):
+    from asal.batches import sort_scores
+    from asal.pretext import BACKBONE, ROTATION_SCORES, pretext_dir
+
+    tiny = dict(runs_root=str(tmp_path), pretrained="self_supervised", freeze_body=True,
+                synthesis_epochs=1,
+                rotation_epochs=1, cycles=2, epochs=1)
+    cfg = separating_run(init="pt4al", **tiny)
+    result = run_active_learning(cfg, progress=False)
+    assert (pretext_dir(cfg, "synthesis") / BACKBONE).exists()     # trained when missing
+    ranking = sort_scores(pd.read_csv(pretext_dir(cfg, "rotation") / ROTATION_SCORES))
+    top = ranking.path.tolist()[:len(result.pool) // 5]
+    assert result.labeled[:10] == [top[i * len(top) // 10] for i in range(10)]
+    # the classifier starts from the backbone, and with freeze_body only its head learned
+    from asal.loop import Loop
+    assert Loop(cfg, progress=False).weights == str(pretext_dir(cfg) / BACKBONE)
+    body = torch.load(pretext_dir(cfg) / BACKBONE, weights_only=True)
+    final = torch.load(al_dir(cfg) / "model.pt", weights_only=True)
+    assert cfg.freeze_body and all(torch.equal(body[k], final[k]) for k in body)
+    assert not torch.equal(final["fc.weight"], build_resnet18("none").fc.weight)
+    # a backbone trained with other settings is refused, and the run's files stay as they are
+    before = _files(al_dir(cfg))
+    with pytest.raises(AsalError, match="other settings.*00_pretext"):
+        run_active_learning(separating_run(init="pt4al", **{**tiny, "pretext_lr": 0.01}),
+                            progress=False)
+    assert _files(al_dir(cfg)) == before
+
+
+def test_feature_baselines_and_a_frozen_body_need_a_pretrained_network(separating_run):
+    with pytest.raises(AsalError, match="typiclust.*pretrained is 'none'"):
+        run_active_learning(separating_run(init="typiclust"), progress=False)
+    with pytest.raises(AsalError, match="freeze_body.*pretrained is 'none'"):
+        run_active_learning(separating_run(freeze_body=True), progress=False)

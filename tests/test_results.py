@@ -8,7 +8,8 @@ import yaml
 from scipy.stats import wilcoxon
 
 from asal.config import PROJECT_ROOT
-from asal.results import aubc, aubc_per_run, initial_anomalies, last_cycle, paired_comparison
+from asal.results import (aubc, aubc_per_run, initial_anomalies, inits_against, last_cycle,
+                          paired_comparison)
 
 
 def test_aubc_of_known_curves():
@@ -48,6 +49,31 @@ def test_paired_comparison_on_a_constructed_case():
     assert len(areas) == 18 and areas.aubc.between(0, 1).all()
 
 
+def test_every_init_against_random_with_holms_correction():
+    rng = np.random.default_rng(0)
+    values = {}
+    for cat in "abc":
+        for seed in range(4):
+            base = rng.uniform(0.5, 0.6)
+            values[(cat, "random", seed)] = [0.5, base]
+            values[(cat, "asal", seed)] = [0.5, base + 0.1 + 0.01 * seed]     # always better
+            values[(cat, "pt4al", seed)] = [0.5, base + rng.normal(0, 0.05)]  # no effect
+    cycles = _cycles(values)
+    final, areas = last_cycle(cycles), aubc_per_run(cycles)
+    table = inits_against(final, areas, cycles).set_index("init")
+    assert list(table.index) == ["asal", "pt4al", "random"]
+    assert table.loc["asal", "final_wins"] == 12 and table.loc["asal", "final_losses"] == 0
+    assert table.loc["asal", "final_mean_difference"] == pytest.approx(0.115)
+    assert table.loc["asal", "initial_defects_mean"] == 2
+    assert np.isnan(table.loc["random", "final_wilcoxon_p"])
+    # Holm over the two inits compared: the smaller p times 2, the larger at least that
+    p = table.loc[["asal", "pt4al"], "final_wilcoxon_p"]
+    holm = table.loc[["asal", "pt4al"], "final_p_holm"]
+    assert holm[p.idxmin()] == pytest.approx(min(1, 2 * p.min()))
+    assert holm[p.idxmax()] == pytest.approx(max(holm[p.idxmin()], p.max()))
+    assert holm["asal"] < 0.05 < holm["pt4al"]
+
+
 def test_initial_anomalies_per_init():
     cycles = _cycles({("a", "asal", 0): [0.5, 0.6], ("a", "random", 0): [0.5, 0.6]})
     table = initial_anomalies(cycles).set_index("init")
@@ -68,15 +94,27 @@ def test_dry_run_lists_the_expected_jobs(tmp_path):
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
-    # 3 categories x (mixed, normal); 3 x batches; 3 x 2 inits x 3 seeds; one results job
-    assert counts["scores"] == 6 and counts["batches"] == 3
-    assert counts["active_learning"] == 18 and counts["results"] == 1
+    # 3 categories x (mixed, normal); 3 x batches; 3 pretext networks (synthesis);
+    # 3 x 2 inits x 2 seeds; one results job
+    assert counts["scores"] == 6 and counts["batches"] == 3 and counts["pretext"] == 3
+    assert counts["active_learning"] == 12 and counts["results"] == 1
+
+
+def test_dry_run_of_the_coldstart_experiment(tmp_path):
+    out = _snakemake("-n", "--cores", "2", "--forceall", "--configfile",
+                     str(PROJECT_ROOT / "params" / "synthetic_coldstart.yaml"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr + out.stdout
+    counts = {p[0]: int(p[1]) for p in map(str.split, out.stdout.splitlines())
+              if len(p) == 2 and p[1].isdigit()}
+    # synthesis and rotation networks per category; 3 x 7 inits x 5 seeds
+    assert counts["pretext"] == 6 and counts["active_learning"] == 105
 
 
 def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
     profile = yaml.safe_load((PROJECT_ROOT / "params" / "synthetic.yaml").read_text())
     profile.update(categories=["synth_washer"], seeds=[0], cycles=1, epochs=1,
                    draem_epochs=1, image_size=32, draem_score_filter=3,
+                   inits=["asal", "random", "pt4al"], synthesis_epochs=1, rotation_epochs=1,
                    data_root=str(tmp_path / "data"), runs_root=str(tmp_path / "runs"),
                    figures_root=str(tmp_path / "figures"))
     params = tmp_path / "tiny.yaml"
@@ -86,11 +124,15 @@ def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
     figures = tmp_path / "figures" / "tiny"
     for name in ("comparison_auroc.csv", "comparison_auroc.md", "aubc_auroc.csv",
                  "paired_asal_vs_random.md", "initial_anomalies.csv",
+                 "inits_vs_random.csv", "pretext_representation.csv",
                  "learning_curves.png", "comparison_auroc.pdf"):
         assert (figures / name).exists(), name
     table = pd.read_csv(figures / "comparison_auroc.csv", comment="#")
     assert set(table.category) == {"synth_washer", "mean"}
-    assert {"asal_mean", "random_mean", "DRAEM_mixed", "DRAEM_normal"} <= set(table.columns)
+    assert {"asal_mean", "random_mean", "pt4al_mean", "DRAEM_mixed",
+            "DRAEM_normal"} <= set(table.columns)
+    pretext = pd.read_csv(figures / "pretext_representation.csv", comment="#")
+    assert sorted(pretext.task) == ["rotation", "synthesis"]
     first = (figures / "comparison_auroc.csv").read_text().splitlines()[0]
     assert "experiment=tiny" in first and "protocol=clean" in first and "complete" in first
     assert (tmp_path / "runs" / "tiny" / "notebooks" / "04_results.ipynb").exists()

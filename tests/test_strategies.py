@@ -43,3 +43,77 @@ def test_queries_pick_the_most_uncertain():
     assert query("entropy", prob, 3, gen) == [3, 1, 2]
     picks = query("random", prob, 4, torch.Generator().manual_seed(0))
     assert sorted(picks) == [0, 1, 2, 3]
+
+
+# ----------------------------------------------------------- the cold-start baselines
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from asal.strategies import PoolViews  # noqa: E402
+
+KEYS = [f"c/train/good/{i:03d}.png" for i in range(60)]
+
+
+def _views(features=None, scores=None) -> PoolViews:
+    return PoolViews(KEYS, (lambda: features) if features is not None else None,
+                     (lambda: scores) if scores is not None else None)
+
+
+def test_pt4al_takes_evenly_spaced_picks_from_the_top_batch_sorted_as_numbers():
+    # scores written as text would sort 9e-05 above 0.5; as numbers the top batch is 0 .. 11
+    scores = pd.DataFrame({"path": KEYS, "score": [f"{60 - i}e-1" if i < 12 else f"{i}e-05"
+                                                    for i in range(60)]})
+    batches = [KEYS[b * 12:(b + 1) * 12] for b in range(5)]
+    picks = initial_selection("pt4al", batches, 1, seed=0, views=_views(scores=scores))
+    assert picks == [KEYS[i] for i in (0, 2, 4, 7, 9)]      # i * 12 // 5
+    rotated = initial_selection("asal_rotation", batches, 1, seed=0, views=_views(scores=scores))
+    assert rotated[0] == KEYS[0] and rotated[1] == KEYS[59]    # the top of batches 0 and 1
+    with pytest.raises(AsalError, match="rotation"):
+        initial_selection("pt4al", batches, 1, seed=0)
+    with pytest.raises(AsalError, match="top batch of 12"):
+        initial_selection("pt4al", batches, 3, seed=0, views=_views(scores=scores))
+
+
+def _clusters(n_clusters=10, per=6, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_clusters, 16)) * 10
+    x = np.repeat(centres, per, axis=0) + rng.normal(size=(n_clusters * per, 16)) * 0.1
+    return x, np.repeat(np.arange(n_clusters), per)
+
+
+BATCHES_60 = [KEYS[b * 12:(b + 1) * 12] for b in range(5)]
+
+
+def test_typiclust_takes_one_typical_image_of_every_cluster():
+    x, cluster = _clusters()
+    picks = initial_selection("typiclust", BATCHES_60, 2, seed=0, views=_views(features=x))
+    assert len(picks) == len(set(picks)) == 10
+    # ten tight, far-apart clusters and ten picks: one from each
+    assert sorted(cluster[[KEYS.index(p) for p in picks]]) == list(range(10))
+    assert picks == initial_selection("typiclust", BATCHES_60, 2, seed=0,
+                                      views=_views(features=x))
+
+
+def test_probcover_covers_the_larger_dense_region_first_then_the_other():
+    # two tight groups in opposite directions, 50 and 10 images: the first pick's ball
+    # covers the 50, the second the 10, and nothing is left to cover after that
+    rng = np.random.default_rng(0)
+    direction = rng.normal(size=16)
+    x = np.concatenate([direction + rng.normal(size=(50, 16)) * 0.01,
+                        -direction + rng.normal(size=(10, 16)) * 0.01])
+    picks = initial_selection("probcover", BATCHES_60, 2, seed=0, views=_views(features=x))
+    assert len(picks) == len(set(picks)) == 10
+    assert KEYS.index(picks[0]) < 50 <= KEYS.index(picks[1])
+    assert picks == initial_selection("probcover", BATCHES_60, 2, seed=0,
+                                      views=_views(features=x))
+
+
+@pytest.mark.parametrize("init", ["typiclust", "probcover"])
+def test_feature_selections_name_missing_features_and_too_many_picks(init):
+    x, _ = _clusters()
+    with pytest.raises(AsalError, match="pretrained"):
+        initial_selection(init, [KEYS[:30], KEYS[30:]], 2, seed=0)
+    small = PoolViews(KEYS[:8], lambda: x[:8])
+    with pytest.raises(AsalError, match=f"{init}' was asked for 10 picks.*holds 8"):
+        initial_selection(init, [KEYS[:30], KEYS[30:]], 5, seed=0, views=small)
