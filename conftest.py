@@ -38,8 +38,12 @@ def checkout_state() -> str | None:
 
 def pytest_configure(config):
     config.checkout_before = checkout_state()
-    scratch = Path(tempfile.mkdtemp(prefix="asal-tests-"))
-    config.asal_scratch = scratch
+    # ASAL_TEST_SCRATCH (CI) keeps the scratch folder for a second session: there the
+    # notebooks reuse the data and the pretext networks the first one made
+    kept = os.environ.get("ASAL_TEST_SCRATCH")
+    scratch = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="asal-tests-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    config.asal_scratch = None if kept else scratch
     # set before any notebook kernel starts: kernels inherit this environment
     for name in ROOT_ENV:
         os.environ[name] = str(scratch / name[5:].lower())

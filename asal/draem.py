@@ -20,8 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from asal.errors import AsalError
-from asal.io import atomic_write
-from asal.runtime import adam, autocast, channels_last, model_to
+from asal.runtime import adam, autocast, channels_last, model_to, resume_training, save_training
 from asal.synthesis import synthesize
 
 CHECKPOINT = "draem_checkpoint.pt"
@@ -219,24 +218,16 @@ def fit(images: torch.Tensor, bank: torch.Tensor, settings: FitSettings,
 
     ckpt_path = Path(out_dir) / CHECKPOINT
     start_epoch = 0
-    if ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=device, weights_only=True)
-        if state["fingerprint"] == fingerprint:      # else: other settings, start afresh
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            gen.set_state(state["generator"])
-            torch.set_rng_state(state["torch_rng"])
-            result.history = json.loads(state["history"])
-            start_epoch = result.resumed_from = int(state["epoch"])
+    state = resume_training(ckpt_path, fingerprint, device, model, optimizer, scheduler, gen)
+    if state is not None:                            # else: none, or other settings
+        torch.set_rng_state(state["torch_rng"])
+        result.history = json.loads(state["history"])
+        start_epoch = result.resumed_from = int(state["epoch"])
 
     def save_checkpoint(epoch):
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "scheduler": scheduler.state_dict(), "generator": gen.get_state(),
-                 "torch_rng": torch.get_rng_state(), "epoch": epoch,
-                 "history": json.dumps(result.history), "fingerprint": fingerprint}
-        with atomic_write(ckpt_path, "wb") as f:
-            torch.save(state, f)
+        save_training(ckpt_path, fingerprint, model, optimizer, scheduler, gen,
+                      torch_rng=torch.get_rng_state(), epoch=epoch,
+                      history=json.dumps(result.history))
 
     t0 = time.perf_counter()
     model.train()

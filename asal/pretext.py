@@ -42,7 +42,8 @@ from asal.data import Split, load_split
 from asal.errors import AsalError
 from asal.io import atomic_write, write_csv, write_json
 from asal.learner import Normalizer, minibatches
-from asal.runtime import adam, autocast, configure, model_to, provenance
+from asal.runtime import (adam, autocast, configure, model_to, provenance, resume_training,
+                          save_training)
 from asal.synthesis import anomaly_source, synthesize
 from asal.synthetic import ensure_synthetic
 
@@ -159,15 +160,10 @@ def train(images: torch.Tensor, settings: PretextSettings, out_dir: Path, device
     record = {"history": [], "seconds": 0.0, "resumed_from": 0, "fingerprint": fingerprint}
 
     ckpt = Path(out_dir) / CHECKPOINT
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        if state["fingerprint"] == fingerprint:      # else: other settings, start afresh
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            gen.set_state(state["generator"])
-            record.update(json.loads(state["record"]))
-            record["resumed_from"] = len(record["history"])
+    state = resume_training(ckpt, fingerprint, device, model, optimizer, scheduler, gen)
+    if state is not None:                            # else: none, or other settings
+        record.update(json.loads(state["record"]))
+        record["resumed_from"] = len(record["history"])
     start = len(record["history"])
     bar = tqdm(total=settings.epochs, initial=start, disable=not progress, unit="epoch",
                desc=f"pretext {settings.task}")
@@ -192,10 +188,8 @@ def train(images: torch.Tensor, settings: PretextSettings, out_dir: Path, device
                                   "accuracy": correct / count})
         record["seconds"] += time.perf_counter() - t0
         t0 = time.perf_counter()
-        with atomic_write(ckpt, "wb") as f:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "generator": gen.get_state(),
-                        "fingerprint": fingerprint, "record": json.dumps(record)}, f)
+        save_training(ckpt, fingerprint, model, optimizer, scheduler, gen,
+                      record=json.dumps(record))
         bar.update(1)
         bar.set_postfix(loss=f"{total / count:.3f}", refresh=False)
         if stop_after is not None and epoch + 1 >= stop_after:

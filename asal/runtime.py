@@ -45,6 +45,35 @@ def adam(params, **kwargs) -> torch.optim.Adam:
     return torch.optim.Adam(params, fused=True, **kwargs)
 
 
+def save_training(path, fingerprint: str, model, optimizer, scheduler, gen, **extra) -> None:
+    """A resumable training state, written whole or not at all (DRAEM and stage 00)."""
+    from asal.io import atomic_write
+
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "generator": gen.get_state(),
+             "fingerprint": fingerprint, **extra}
+    with atomic_write(path, "wb") as f:
+        torch.save(state, f)
+
+
+def resume_training(path, fingerprint: str, device, model, optimizer, scheduler,
+                    gen) -> dict | None:
+    """Load a state saved by save_training into the objects; None (and nothing loaded) when
+    there is none or it was made with other settings (another fingerprint)."""
+    from pathlib import Path
+
+    if not Path(path).exists():
+        return None
+    state = torch.load(path, map_location=device, weights_only=True)
+    if state["fingerprint"] != fingerprint:
+        return None
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    gen.set_state(state["generator"])
+    return state
+
+
 def channels_last(x: torch.Tensor) -> torch.Tensor:
     """An input batch in channels_last format, matching model_to."""
     return x.contiguous(memory_format=torch.channels_last)

@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 from asal.reproduce import copy_committed_runs
 
 HERE = Path(__file__).resolve().parent
-NOTEBOOKS = ("01_scores", "02_split_batches", "03_active_learning", "04_results")
+NOTEBOOKS = ("00_pretext", "01_scores", "02_split_batches", "03_active_learning", "04_results")
 
 
 def refresh(name: str, scratch: Path) -> None:
