@@ -126,7 +126,8 @@ SCHEMA: dict[str, Param] = {
                            "three positive numbers", default=[0.2672, 0.2564, 0.2629]),
     # 04_results: a folder of <category>/batch0.txt .. whose premise table 04 shows
     "rankings_dir": Param("str", optional=True),
-    # workflow
+    # workflow: also train DRAEM on the good images only, for 04's DRAEM_normal baseline
+    "draem_normal": Param("bool", default=True),
     "categories": Param("list[str]", lambda x: len(x) > 0, "a non-empty list", default=[]),
     "inits": Param("list[str]", lambda x: len(x) > 0, "a non-empty list",
                    default=["asal", "random"]),

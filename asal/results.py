@@ -48,13 +48,15 @@ class Gathered:
         return not self.missing
 
 
-def gather(runs_root, exp: str, categories, inits, seeds) -> Gathered:
-    """Read runs/<exp>/<category>/{scores,batches,al} of the expected runs."""
+def gather(runs_root, exp: str, categories, inits, seeds,
+           train_ons=("mixed", "normal")) -> Gathered:
+    """Read runs/<exp>/<category>/{scores,batches,al} of the expected runs (DRAEM's for
+    each of `train_ons`)."""
     root = Path(runs_root) / exp
     frames, draem, pretext, batches, missing = [], [], [], {}, []
     protocols, commits = set(), set()
     for cat in categories:
-        for train_on in ("mixed", "normal"):
+        for train_on in train_ons:
             path = root / cat / "scores" / train_on / "metrics.json"
             if path.exists():
                 m = json.loads(path.read_text())

@@ -94,9 +94,9 @@ def test_dry_run_lists_the_expected_jobs(tmp_path):
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
-    # 3 categories x (mixed, normal); 3 x batches; 3 pretext networks (synthesis);
-    # 3 x 2 inits x 2 seeds; one results job
-    assert counts["scores"] == 6 and counts["batches"] == 3 and counts["pretext"] == 3
+    # 3 categories x mixed (DRAEM_normal only in the coldstart profile); 3 x batches;
+    # 3 pretext networks (synthesis); 3 x 2 inits x 2 seeds; one results job
+    assert counts["scores"] == 3 and counts["batches"] == 3 and counts["pretext"] == 3
     assert counts["active_learning"] == 12 and counts["results"] == 1
 
 
@@ -106,8 +106,9 @@ def test_dry_run_of_the_coldstart_experiment(tmp_path):
     assert out.returncode == 0, out.stderr + out.stdout
     counts = {p[0]: int(p[1]) for p in map(str.split, out.stdout.splitlines())
               if len(p) == 2 and p[1].isdigit()}
-    # synthesis and rotation networks per category; 3 x 7 inits x 5 seeds
-    assert counts["pretext"] == 6 and counts["active_learning"] == 105
+    # synthesis and rotation networks per category; mixed and normal; 3 x 7 inits x 5 seeds
+    assert counts["pretext"] == 6 and counts["scores"] == 6
+    assert counts["active_learning"] == 105
 
 
 def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
@@ -115,6 +116,7 @@ def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
     profile.update(categories=["synth_washer"], seeds=[0], cycles=1, epochs=1,
                    draem_epochs=1, image_size=32, draem_score_filter=3,
                    inits=["asal", "random", "pt4al"], synthesis_epochs=1, rotation_epochs=1,
+                   draem_normal=True,
                    data_root=str(tmp_path / "data"), runs_root=str(tmp_path / "runs"),
                    figures_root=str(tmp_path / "figures"))
     params = tmp_path / "tiny.yaml"
