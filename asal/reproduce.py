@@ -392,7 +392,8 @@ def _train_one(overrides: dict) -> dict:
 
 def measure_draem_spread(profile: str = "synthetic", seeds=(1, 2), jobs: int = 2,
                          runs_root=None) -> pd.DataFrame:
-    """DRAEM's AUROCs over seeds, for every category and train_on of an experiment.
+    """DRAEM's AUROCs over seeds, for every category and train_on of an experiment (normal
+    only where the profile's draem_normal asks for it).
 
     The experiment's own runs (runs/<exp>/<cat>/scores/<train_on>/metrics.json, made with
     the profile's seed) are read; the other seeds are trained in scratch folders, `jobs` at
@@ -409,7 +410,7 @@ def measure_draem_spread(profile: str = "synthetic", seeds=(1, 2), jobs: int = 2
     rows, todo = [], []
     for cat in base.categories:
         ensure_synthetic(base.data_root, cat)     # here, not in two workers at once
-        for train_on in ("mixed", "normal"):
+        for train_on in ("mixed", "normal") if base.draem_normal else ("mixed",):
             cfg = resolve(profile, category=cat, train_on=train_on, runs_root=base.runs_root)
             path = scores_dir(cfg) / "metrics.json"
             if not path.exists():
