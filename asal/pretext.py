@@ -111,6 +111,16 @@ def build_network(classes: int) -> nn.Module:
     return model
 
 
+def weights_digest(state: dict) -> str:
+    """A fingerprint of the weights themselves: equal only for bit-identical networks (the
+    same settings on other CPU kernels train another network)."""
+    h = hashlib.sha1()
+    for key in sorted(state):
+        h.update(key.encode())
+        h.update(state[key].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def backbone_state(model: nn.Module) -> dict:
     """The weights without the head: the classifier gets its own 2-way head."""
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()
@@ -282,7 +292,9 @@ def run_pretext(cfg: Config, task: str | None = None, progress: bool = True,
         write_csv(out / ROTATION_SCORES, pd.DataFrame(
             {"path": pool.keys(), "score": losses, "label": pool.labels.numpy()}))
     history = pd.DataFrame(record["history"])
+    backbone = backbone_state(model)
     metrics = {"category": cfg.category, "task": settings.task, "fingerprint": fingerprint,
+               "backbone_sha1": weights_digest(backbone),
                **quality, **{f"scratch_{k}": v for k, v in baseline.items()},
                "final_loss": float(history.loss.iloc[-1]),
                "final_pretext_accuracy": float(history.accuracy.iloc[-1]),
@@ -291,7 +303,7 @@ def run_pretext(cfg: Config, task: str | None = None, progress: bool = True,
                **provenance(device)}
     write_csv(out / "loss.csv", history)
     with atomic_write(out / BACKBONE, "wb") as f:
-        torch.save(backbone_state(model), f)
+        torch.save(backbone, f)
     write_json(out / "config.json", {**dict(cfg), **provenance(device)})
     write_json(out / "metrics.json", metrics)      # last: its presence marks a finished stage
     (out / CHECKPOINT).unlink(missing_ok=True)     # the backbone holds the result now

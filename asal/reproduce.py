@@ -41,6 +41,10 @@ from asal.io import write_csv
 
 ALPHA = 0.01                 # family-wise chance that a faithful rebuild fails a check
 SPREAD_FILE = "draem_seed_spread.csv"
+# The classifier's final AUROC and AUBC with pretext networks of other seeds (stage 00): a
+# machine with other kernels trains another pretext network, and that moves the classifier
+# more than its own seed does (python -m asal pretext-spread).
+PRETEXT_SPREAD_FILE = "pretext_seed_spread.csv"
 DRAEM_METRICS = ("test_image_auroc", "test_pixel_auroc", "pool_image_auroc")
 # Tables that check-reproduction compares; their *_mean and DRAEM_* cells are headline cells.
 HEADLINE_TABLES = ("comparison_auroc", "aubc_auroc")
@@ -79,6 +83,7 @@ class Verdict:
     committed: float | str
     rebuilt: float | str
     tolerance: float | None = None
+    shown: str | None = None         # how the tolerance is described, if not by its value
 
     @property
     def ok(self) -> bool:
@@ -101,8 +106,8 @@ def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
 
 def tolerance_lines(verdicts: list[Verdict]) -> str:
     """What is checked and how closely: the same text on every machine (no values)."""
-    return "\n".join(f"{v.name}: " + ("exact" if v.tolerance is None
-                                      else f"within {v.tolerance:.3f} of the committed value")
+    return "\n".join(f"{v.name}: " + (v.shown or "exact" if v.tolerance is None else v.shown
+                                      or f"within {v.tolerance:.3f} of the committed value")
                      for v in verdicts)
 
 
@@ -184,6 +189,28 @@ def final_values(runs_root, exp: str, metric: str = "auroc") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["category", "init", "seed", "final", "aubc"])
 
 
+def read_pretext_spread(runs_root, exp: str) -> pd.DataFrame | None:
+    path = Path(runs_root) / exp / PRETEXT_SPREAD_FILE
+    return pd.read_csv(path) if path.exists() else None
+
+
+def classifier_sigma(seed_sd: float, pretext: pd.DataFrame | None, value: str,
+                     n_seeds: int) -> float:
+    """The sd to derive a classifier tolerance from, for means over n_seeds seeds that share
+    one pretext network per category.
+
+    The committed and a rebuilt mean differ by the classifier seeds' noise (variance
+    seed_sd^2 / n each) and, on another CPU, by another pretext network (variance pt^2 each,
+    not averaged over the seeds). tolerance() divides by n, so it gets the sd whose square
+    is seed_sd^2 + n * pt^2. pt is the sd over pretext seeds of the same (category, init,
+    seed), pooled; without a recorded pretext spread it is 0.
+    """
+    if pretext is None or value not in pretext:
+        return seed_sd
+    pt = pooled_sd(pretext.groupby(["category", "init", "seed"])[value].std())
+    return math.sqrt(seed_sd ** 2 + n_seeds * pt ** 2)
+
+
 @dataclass
 class LoopReference:
     """The committed files of an active-learning run, read before a re-run."""
@@ -195,6 +222,20 @@ class LoopReference:
     # the initial set follows from the batches alone (asal, random, top); the other inits
     # pick with a trained network (rotation loss, features), so their pick is not compared
     exact_initial: bool = True
+    # With pretrained: self_supervised, the committed pretext network's digest and the sds
+    # that hold when this run starts from another one (other CPU kernels train another).
+    backbone: Path | None = None
+    backbone_sha1: str | None = None
+    sigma_other: dict | None = None
+
+    def same_backbone(self) -> bool:
+        if self.backbone is None:
+            return True
+        import torch
+
+        from asal.pretext import weights_digest
+        used = weights_digest(torch.load(self.backbone, map_location="cpu", weights_only=True))
+        return used == self.backbone_sha1
 
     def check(self, cycles: pd.DataFrame, labeled: list[str]) -> list[Verdict]:
         from asal.results import aubc
@@ -207,12 +248,22 @@ class LoopReference:
                          int(mine.n_anomalies))] if self.exact_initial else []
         exact += [Verdict("labels per cycle", ";".join(map(str, self.cycles.n_labels)),
                          ";".join(map(str, cycles.n_labels)))]
-        trained = {"final auroc": (self.cycles.auroc.iloc[-1], cycles.auroc.iloc[-1],
-                                   self.sigma["final"]),
+        same = self.same_backbone()
+        trained = {"final auroc": (self.cycles.auroc.iloc[-1], cycles.auroc.iloc[-1], "final"),
                    "aubc (auroc)": (aubc(self.cycles.n_labels, self.cycles.auroc),
-                                    aubc(cycles.n_labels, cycles.auroc), self.sigma["aubc"])}
-        return exact + [Verdict(k, round(c, 4), round(r, 4), tolerance(s, 1, len(trained)))
-                        for k, (c, r, s) in trained.items()]
+                                    aubc(cycles.n_labels, cycles.auroc), "aubc")}
+        m = len(trained)
+        out = []
+        for name, (c, r, key) in trained.items():
+            tol = tolerance(self.sigma[key], 1, m)
+            shown = None
+            if self.sigma_other is not None:      # the same words whichever network was used
+                wide = tolerance(self.sigma_other[key], 1, m)
+                shown = (f"within {tol:.3f} of the committed value from the committed pretext "
+                         f"network, {wide:.3f} from another one")
+                tol = tol if same else wide
+            out.append(Verdict(name, round(c, 4), round(r, 4), tol, shown))
+        return exact + out
 
 
 def loop_reference(cfg: Config) -> LoopReference:
@@ -233,9 +284,17 @@ def loop_reference(cfg: Config) -> LoopReference:
     if spread.isna().all().all():
         return LoopReference(None, None, None, "the experiment has a single seed")
     sigma = {k: pooled_sd(spread[k]) for k in ("final", "aubc")}
-    return LoopReference(pd.read_csv(out / "metrics_cycle.csv"),
-                         (out / "labeled.txt").read_text().split(), sigma,
-                         exact_initial=cfg.init in BATCH_INITS)
+    reference = LoopReference(pd.read_csv(out / "metrics_cycle.csv"),
+                              (out / "labeled.txt").read_text().split(), sigma,
+                              exact_initial=cfg.init in BATCH_INITS)
+    pretext = read_pretext_spread(cfg.runs_root, cfg.exp)
+    if cfg.pretrained == "self_supervised" and pretext is not None:
+        from asal.pretext import BACKBONE, pretext_dir, read_metrics
+        committed_pretext = read_metrics(cfg) or {}
+        reference.backbone = pretext_dir(cfg) / BACKBONE
+        reference.backbone_sha1 = committed_pretext.get("backbone_sha1")
+        reference.sigma_other = {k: classifier_sigma(v, pretext, k, 1) for k, v in sigma.items()}
+    return reference
 
 
 def report(reference, *args, what: str) -> None:
@@ -305,7 +364,8 @@ def _seeds_of(provenance: str) -> int:
 
 def check_tables(committed: dict[str, tuple[pd.DataFrame, str]],
                  rebuilt: dict[str, tuple[pd.DataFrame, str]],
-                 draem_spread: pd.DataFrame | None) -> list[Verdict]:
+                 draem_spread: pd.DataFrame | None,
+                 pretext_spread: pd.DataFrame | None = None) -> list[Verdict]:
     """Cell-by-cell verdicts for the headline tables (see the module docstring)."""
     cells = []          # (table, category, column, committed, rebuilt, sigma, n)
     for name in HEADLINE_TABLES:
@@ -317,7 +377,9 @@ def check_tables(committed: dict[str, tuple[pd.DataFrame, str]],
         inits = [c[:-5] for c in old.columns if c.endswith("_mean")]
         stds = [old[f"{i}_std"] for i in inits] + [new[f"{i}_std"] for i in inits]
         body = old.category != "mean"
-        sigma = pooled_sd(pd.concat([s[body] for s in stds]))
+        value = "final" if name == "comparison_auroc" else "aubc"
+        sigma = classifier_sigma(pooled_sd(pd.concat([s[body] for s in stds])),
+                                 pretext_spread, value, n_seeds)
         for k, cat in enumerate(old.category):
             n = n_seeds * (n_cats if cat == "mean" else 1)
             for i in inits:
@@ -364,12 +426,32 @@ def check_reproduction(figures_dir, reference_dir=None, runs_root=None,
         return parse_table(old), parse_table(path.read_text())
 
     pairs = {name: pair(name) for name in (*HEADLINE_TABLES, "initial_anomalies")}
-    spread = read_draem_spread(runs_root or PROJECT_ROOT / "runs", exp)
+    root = runs_root or PROJECT_ROOT / "runs"
+    same = same_pretext_networks(root, exp)
     verdicts = check_tables({k: old for k, (old, _) in pairs.items()},
-                            {k: new for k, (_, new) in pairs.items()}, spread)
+                            {k: new for k, (_, new) in pairs.items()},
+                            read_draem_spread(root, exp),
+                            None if same else read_pretext_spread(root, exp))
     (old, _), (new, _) = pairs["initial_anomalies"]
     verdicts += check_deterministic(old, new)
-    return verdict_table(verdicts), all(v.ok for v in verdicts)
+    table = verdict_table(verdicts)
+    table.attrs["same_pretext_networks"] = same
+    return table, all(v.ok for v in verdicts)
+
+
+def same_pretext_networks(runs_root, exp: str) -> bool:
+    """Whether the pretext networks in runs_root are the committed ones, bit for bit (by
+    the digests in their metrics.json): then the classifier's tolerances need not allow
+    for another pretext network."""
+    for path in sorted(Path(runs_root, exp).glob("*/pretext/*/metrics.json")):
+        rel = path.relative_to(Path(runs_root)).as_posix()
+        try:
+            committed = json.loads(committed_text(f"runs/{rel}"))
+        except AsalError:
+            return False
+        if committed.get("backbone_sha1") != json.loads(path.read_text()).get("backbone_sha1"):
+            return False
+    return True
 
 
 # ------------------------------------------------------------ DRAEM's seed spread
@@ -388,6 +470,66 @@ def _train_one(overrides: dict) -> dict:
         metrics = run_draem(cfg, progress=False).metrics
     return {"category": cfg.category, "train_on": cfg.train_on, "seed": cfg.seed,
             **{k: metrics.get(k) for k in DRAEM_METRICS}}
+
+
+def _pretext_seed_runs(profile: str, category: str, pretext_seed: int, root: str) -> list:
+    """Stage 00 with another pretext seed, then the experiment's inits x seeds on the
+    committed batches, in `root` (runs in a worker process); their final AUROC and AUBC."""
+    import torch
+
+    from asal.batches import batches_dir
+    from asal.loop import run_active_learning
+    from asal.results import aubc
+
+    torch.set_num_threads(1)
+    base = resolve(profile, category=category)
+    rows = []
+    for init in base.inits:
+        for seed in base.seeds:
+            cfg = resolve(profile, category=category, init=init, seed=seed, runs_root=root,
+                          pretext_seed=pretext_seed, batches_dir=str(batches_dir(base)))
+            cycles = run_active_learning(cfg, progress=False).cycles
+            rows.append({"category": category, "pretext_seed": pretext_seed, "init": init,
+                         "seed": seed, "final": float(cycles.auroc.iloc[-1]),
+                         "aubc": aubc(cycles.n_labels, cycles.auroc)})
+    return rows
+
+
+def measure_pretext_spread(profile: str = "synthetic", pretext_seeds=(1, 2), jobs: int = 2,
+                           scratch=None) -> pd.DataFrame:
+    """The classifier's final AUROC and AUBC with pretext networks of other seeds.
+
+    The experiment's own runs (its pretext seed) are read; for every other pretext seed and
+    category a pretext network is trained in a scratch folder and every init x seed of the
+    experiment runs from it, `jobs` at a time. Writes runs/<exp>/pretext_seed_spread.csv.
+    """
+    import multiprocessing
+    import tempfile
+    from concurrent.futures import ProcessPoolExecutor
+
+    from asal.synthetic import ensure_synthetic
+
+    base = resolve(profile)
+    finals = final_values(base.runs_root, base.exp)
+    rows = [{"category": r.category, "pretext_seed": base.pretext_seed, "init": r.init,
+             "seed": int(r.seed.removeprefix("seed")), "final": r.final, "aubc": r.aubc}
+            for r in finals.itertuples()]
+    if not rows:
+        raise AsalError(f"No runs of {base.exp} in {base.runs_root}; run the experiment "
+                        "(README's main command) before measuring the pretext spread.")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(scratch or tmp)
+        todo = []
+        for cat in base.categories:
+            ensure_synthetic(base.data_root, cat)
+            todo += [(profile, cat, p, str(root / f"pretext_seed{p}")) for p in pretext_seeds
+                     if p != base.pretext_seed]
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for part in pool.map(_pretext_seed_runs, *zip(*todo)):
+                rows += part
+    frame = pd.DataFrame(rows).sort_values(["category", "init", "seed", "pretext_seed"])
+    write_csv(Path(base.runs_root) / base.exp / PRETEXT_SPREAD_FILE, frame)
+    return frame
 
 
 def measure_draem_spread(profile: str = "synthetic", seeds=(1, 2), jobs: int = 2,

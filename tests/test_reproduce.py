@@ -187,4 +187,53 @@ def test_the_committed_experiment_reproduces_itself_from_git(tmp_path):
     for name in ("comparison_auroc", "aubc_auroc", "initial_anomalies"):
         (rebuilt / f"{name}.csv").write_text(committed_text(f"figures/synthetic/{name}.csv"))
     table, ok = check_reproduction(rebuilt, runs_root=PROJECT_ROOT / "runs")
-    assert ok and len(table) == 33
+    assert ok and len(table) == 29     # 4 rows x (2 inits + DRAEM_mixed), 4 x 2 AUBC, 9 exact
+
+
+def test_a_recorded_pretext_spread_widens_the_classifier_tolerance_as_derived():
+    from asal.reproduce import classifier_sigma
+
+    # two pretext seeds per (category, init, seed): differences 0.1 and 0.2 -> sds
+    # 0.0707 and 0.1414, pooled sqrt(mean(sd^2)) = 0.1118
+    pretext = pd.DataFrame({"category": ["a"] * 4, "init": ["asal"] * 4,
+                            "seed": [0, 0, 1, 1], "pretext_seed": [0, 1, 0, 1],
+                            "final": [0.7, 0.8, 0.6, 0.8]})
+    pt = math.sqrt((0.1 ** 2 / 2 + 0.2 ** 2 / 2) / 2)
+    assert classifier_sigma(0.03, None, "final", 3) == 0.03
+    assert classifier_sigma(0.03, pretext, "aubc", 3) == 0.03       # not recorded for it
+    # a mean over 3 seeds that share one pretext network: the pretext part does not shrink
+    sd = classifier_sigma(0.03, pretext, "final", 3)
+    assert sd == pytest.approx(math.sqrt(0.03 ** 2 + 3 * pt ** 2))
+    assert tolerance(sd, 3, 1) == pytest.approx(
+        z_value(1) * math.sqrt(2 * (0.03 ** 2 / 3 + pt ** 2)))
+
+
+def test_the_03_check_is_tight_from_the_committed_pretext_network_and_wide_from_another(
+        tmp_path):
+    import torch
+
+    from asal.pretext import weights_digest
+    from asal.reproduce import tolerance_lines
+
+    state = {"conv.weight": torch.ones(2, 2)}
+    torch.save(state, tmp_path / "backbone.pt")
+    other = {"conv.weight": torch.ones(2, 2) + 1e-7}
+    assert weights_digest(state) == weights_digest({"conv.weight": torch.ones(2, 2)})
+    assert weights_digest(state) != weights_digest(other)
+    cycles = pd.DataFrame({"cycle": [0, 1], "n_labels": [10, 11], "n_anomalies": [2, 2],
+                           "auroc": [0.80, 0.84]})
+    moved = cycles.assign(auroc=[0.80, 0.84 + 0.3])
+
+    def reference(digest):
+        return LoopReference(cycles, [f"k{i}" for i in range(11)], {"final": 0.03, "aubc": 0.02},
+                             backbone=tmp_path / "backbone.pt", backbone_sha1=digest,
+                             sigma_other={"final": 0.2, "aubc": 0.15})
+    labeled = [f"k{i}" for i in range(11)]
+    same = reference(weights_digest(state)).check(moved, labeled)
+    another = reference(weights_digest(other)).check(moved, labeled)
+    # 0.3 is far outside the tight tolerance, inside the one for another pretext network
+    assert not [v for v in same if v.name == "final auroc"][0].ok
+    assert [v for v in another if v.name == "final auroc"][0].ok
+    # and the printed description is the same on every machine (nbval compares it)
+    assert tolerance_lines(same) == tolerance_lines(another)
+    assert "from another one" in tolerance_lines(same)
