@@ -271,9 +271,12 @@ def run_pretext(cfg: Config, task: str | None = None, progress: bool = True,
     done = read_metrics(cfg, settings.task)
     if done and done.get("fingerprint") == fingerprint and (out / BACKBONE).exists():
         return done
-    if done:
+    if done and done.get("fingerprint") != fingerprint:
         print(f"The pretext network in {out} was trained with other settings or images; "
               "training it again with these.")
+    elif done:
+        print(f"The weights of the pretext network in {out} are not there (they are not "
+              "committed); training it again.")
     model, record = train(pool.images, settings, out, device, progress, stop_after)
     if len(record["history"]) < settings.epochs:
         return {}                                   # interrupted on purpose (tests)
