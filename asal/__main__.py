@@ -1,5 +1,5 @@
 """Command line: `python -m asal prepare-mvtec | make-synthetic | draem-spread |
-pretext-spread | check-reproduction | premise ...`."""
+pretext-spread | check-reproduction | premise | waiting-for-labels ...`."""
 
 from __future__ import annotations
 
@@ -103,6 +103,18 @@ def _premise(args):
         print(f"written to {out} and {out.with_suffix('.md')}")
 
 
+def _waiting_for_labels(args):
+    from asal.oracle import read_to_label
+
+    asked = read_to_label(args.run_folder)
+    if not asked:
+        return 0
+    print(f"{args.run_folder} waits for {len(asked)} label{'s' * (len(asked) > 1)} (listed in "
+          "its to_label.csv): give them in notebooks/05_label.ipynb or labels.csv, then run "
+          "the same command again.", file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m asal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the table to this CSV (and a .md beside it)")
     p.add_argument("--source", help="the rankings' origin, named in the table's caption")
     p.set_defaults(run=_premise)
+
+    p = sub.add_parser("waiting-for-labels", help="exit 1, saying so, when an active-learning "
+                                                  "run waits for labels (oracle: file)")
+    p.add_argument("run_folder", type=Path, help="runs/<exp>/<category>/al/<init>/seed<k>")
+    p.set_defaults(run=_waiting_for_labels)
     return parser
 
 

@@ -4,7 +4,9 @@ Writes runs/<exp>/<cat>/scores/<train_on>/: scores.csv (path, score, label), tes
 metrics.json (test AUROCs, epochs, time, device, parameters, provenance), config.json,
 model.pt (a state_dict) and loss.csv. `train_on="mixed"` is ASAL's setting (the whole
 pool, no labels used); `train_on="normal"` uses the pool's good images only and gives
-the DRAEM_normal baseline. Labels in the outputs serve analysis only.
+the DRAEM_normal baseline. Labels in the outputs serve analysis only. On an unlabeled pool
+(train/unlabeled/) only `mixed` is possible, and the metrics that need labels are left out
+with the reason in metrics.json's `left_out`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from asal.config import Config
-from asal.data import Split, has_masks, load_masks, load_split, pool_key
+from asal.data import Split, has_masks, load_masks, load_split, load_test, pool_key
 from asal.draem import FitSettings, check_image_size, fit, score
 from asal.errors import AsalError
-from asal.io import atomic_write, write_csv, write_json
+from asal.io import atomic_write, exclusive, write_csv, write_json
 from asal.runtime import configure, pick_device, provenance
 from asal.synthesis import anomaly_source
 from asal.synthetic import ensure_synthetic
@@ -54,18 +56,32 @@ def _auroc(labels, scores) -> float | None:
     return float(roc_auc_score(labels, scores))
 
 
-def load_pool_and_test(cfg: Config) -> tuple[Split, Split]:
+def load_pool_and_test(cfg: Config) -> tuple[Split, Split | None]:
     """DRAEM sees the images in colour, whatever the classifier's grayscale setting."""
     check_image_size(cfg.image_size)
     ensure_synthetic(cfg.data_root, cfg.category)
     pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size)
-    test = load_split(cfg.data_root, cfg.category, "test", cfg.image_size)
+    test = load_test(cfg.data_root, cfg.category, cfg.image_size)
     return pool, test
+
+
+def left_out(pool: Split, test: Split | None) -> dict[str, str]:
+    """The label-based metrics an unlabeled pool or a missing test split rules out, and why."""
+    reasons = {}
+    if not pool.labeled:
+        reasons["pool_image_auroc"] = "the pool is unlabeled (train/unlabeled/)"
+    if test is None:
+        reasons["test_image_auroc"] = "the category has no test split (test/good, test/anomaly)"
+        reasons["test_pixel_auroc"] = reasons["test_image_auroc"]
+    return reasons
 
 
 def training_images(pool: Split, train_on: str) -> torch.Tensor:
     if train_on == "mixed":
         return pool.images
+    if not pool.labeled:
+        raise AsalError("train_on='normal' trains on the pool's good images, and this pool "
+                        "is unlabeled (train/unlabeled/); use train_on='mixed'.")
     good = pool.images[pool.labels == 0]
     if len(good) == 0:
         raise AsalError("train_on='normal' needs good images in the pool, and it holds none; "
@@ -103,37 +119,45 @@ def run_draem(cfg: Config, progress: bool = True, stop_after: int | None = None)
 
     k = cfg.draem_score_filter
     pool_scores = score(result.model, pool.images, device, filter_size=k).numpy()
-    test_scores, test_maps = score(result.model, test.images, device, keep_maps=True,
-                                   filter_size=k)
+    test_scores = test_maps = None
+    if test is not None:
+        test_scores, test_maps = score(result.model, test.images, device, keep_maps=True,
+                                       filter_size=k)
+        test_scores = test_scores.numpy()
     if result.resumed_from == cfg.draem_epochs and (out / "metrics.json").exists():
         # nothing was trained: keep the outputs and provenance of the run that trained it
         metrics = json.loads((out / "metrics.json").read_text())
-        return ScoreRun(out, pool, test, pool_scores, test_scores.numpy(), metrics, history,
+        return ScoreRun(out, pool, test, pool_scores, test_scores, metrics, history,
                         result.model, bank)
     metrics = {
         "category": cfg.category, "train_on": cfg.train_on, "source": "draem",
-        "test_image_auroc": _auroc(test.labels, test_scores.numpy()),
+        "test_image_auroc": None if test is None else _auroc(test.labels, test_scores),
         "test_pixel_auroc": None,
-        "pool_image_auroc": _auroc(pool.labels, pool_scores),
+        "pool_image_auroc": _auroc(pool.labels, pool_scores) if pool.labeled else None,
         "epochs": cfg.draem_epochs, "resumed_from_epoch": result.resumed_from,
         "train_images": len(images), "train_seconds": round(result.seconds, 2),
         "synthesis_share": round(result.synthesis_seconds / max(result.seconds, 1e-9), 4),
         "anomaly_source": cfg.anomaly_source_dir or "procedural textures (no DTD)",
     }
-    if has_masks(test.paths):
+    if reasons := left_out(pool, test):
+        metrics["left_out"] = reasons
+    if test is not None and has_masks(test.paths):
         masks = load_masks(test.paths, cfg.image_size)
         metrics["test_pixel_auroc"] = _auroc(masks.flatten().numpy(),
                                              test_maps.flatten().numpy())
-    write_outputs(cfg, out, pool, pool_scores, test, test_scores.numpy(), metrics, device,
+    write_outputs(cfg, out, pool, pool_scores, test, test_scores, metrics, device,
                   history, result.model)
-    return ScoreRun(out, pool, test, pool_scores, test_scores.numpy(), metrics, history,
+    return ScoreRun(out, pool, test, pool_scores, test_scores, metrics, history,
                     result.model, bank)
 
 
 def _scores_frame(split: Split, scores) -> pd.DataFrame:
+    """path, score, label; the label column is empty where the label is unknown."""
+    labels = pd.array(split.labels.numpy(), dtype="Int64")
+    labels[labels < 0] = pd.NA
     return pd.DataFrame({"path": split.keys(),
                          "score": np.asarray(scores, dtype=np.float64),
-                         "label": split.labels.numpy()})
+                         "label": labels})
 
 
 def write_outputs(cfg, out, pool, pool_scores, test, test_scores, metrics, device,
@@ -175,7 +199,10 @@ def import_scores(cfg: Config) -> ScoreRun:
     if np.isnan(scores).any():
         raise AsalError(f"{csv} holds scores that are not numbers; fix the 'score' column.")
     metrics = {"category": cfg.category, "train_on": cfg.train_on, "source": str(csv),
-               "pool_image_auroc": _auroc(pool.labels, scores), "test_image_auroc": None}
+               "pool_image_auroc": _auroc(pool.labels, scores) if pool.labeled else None,
+               "test_image_auroc": None}
+    if not pool.labeled:
+        metrics["left_out"] = {"pool_image_auroc": left_out(pool, None)["pool_image_auroc"]}
     out = scores_dir(cfg)
     write_outputs(cfg, out, pool, scores, None, None, metrics, device, pd.DataFrame(), None)
     return ScoreRun(out, pool, None, scores, None, metrics, pd.DataFrame())
@@ -183,7 +210,8 @@ def import_scores(cfg: Config) -> ScoreRun:
 
 def run_scores(cfg: Config, progress: bool = True) -> ScoreRun:
     """Stage 01 as the notebook runs it: a user's scores CSV if given, else DRAEM."""
-    return import_scores(cfg) if cfg.scores_csv else run_draem(cfg, progress)
+    with exclusive(scores_dir(cfg), f"scoring {cfg.category} (train_on={cfg.train_on})"):
+        return import_scores(cfg) if cfg.scores_csv else run_draem(cfg, progress)
 
 
 def read_scores(cfg: Config, train_on: str = "mixed") -> pd.DataFrame:

@@ -47,6 +47,20 @@ def batches_dir(cfg: Config) -> Path:
     return cfg.run_dir / "batches"
 
 
+def source_dir(cfg: Config) -> Path:
+    """The batches stage 03 reads: the given batches_dir, else stage 02's."""
+    return Path(cfg.batches_dir) if cfg.batches_dir else batches_dir(cfg)
+
+
+def ranking(folder) -> pd.DataFrame:
+    """path and rank (0 = most anomalous) of a batches folder, with the score where known."""
+    csv = Path(folder) / "batches.csv"
+    if csv.exists():
+        frame = pd.read_csv(csv)
+        return frame[[c for c in ("path", "score", "rank") if c in frame]]
+    return frame_from_batches(read_batches(folder))[["path", "rank"]]
+
+
 def write_batches(out: Path, frame: pd.DataFrame):
     """batch.txt, batch0.txt .. and batches.csv; every file written whole or not at all."""
     k = int(frame.batch.max()) + 1
@@ -56,7 +70,7 @@ def write_batches(out: Path, frame: pd.DataFrame):
     for stale in out.glob("batch*.txt"):           # files of an earlier, larger K
         m = re.fullmatch(r"batch(\d+)\.txt", stale.name)
         if m and int(m.group(1)) >= k:
-            stale.unlink()
+            stale.unlink(missing_ok=True)
     columns = [c for c in ("path", "score", "rank", "batch", "label") if c in frame]
     write_csv(out / "batches.csv", frame[columns])
 
@@ -110,12 +124,13 @@ def frame_from_batches(batches: list[list[str]], labels: dict[str, int] | None =
 def make_batches(cfg: Config) -> pd.DataFrame:
     """Stage 02: batches from stage 01's scores (or from cfg.batches_dir), written out."""
     from asal.anomaly_scores import read_scores
-    from asal.data import list_split
+    from asal.data import UNKNOWN, list_split
     from asal.synthetic import ensure_synthetic
 
     ensure_synthetic(cfg.data_root, cfg.category)
     paths, labels = list_split(cfg.data_root, cfg.category, "train")
-    truth = {pool_key(p): lab for p, lab in zip(paths, labels)}
+    # an unlabeled pool's labels are unknown: batches.csv leaves its label column empty
+    truth = {pool_key(p): (pd.NA if lab == UNKNOWN else lab) for p, lab in zip(paths, labels)}
     if cfg.batches_dir:
         given = read_batches(cfg.batches_dir)
         check_against_pool(given, list(truth), cfg.batches_dir)
@@ -125,5 +140,6 @@ def make_batches(cfg: Config) -> pd.DataFrame:
         check_against_pool([list(scores.path)], list(truth), "stage 01's scores.csv")
         frame = split_batches(sort_scores(scores), cfg.n_batches)
         frame["label"] = frame.path.map(truth)
+    frame["label"] = frame.label.astype("Int64")
     write_batches(batches_dir(cfg), frame)
     return frame

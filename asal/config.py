@@ -100,6 +100,11 @@ SCHEMA: dict[str, Param] = {
     "batches_dir": Param("str", optional=True),
     # 03_active_learning
     "init": Param("str", default="asal"),
+    # where the loop's labels come from: "folders" (good/ and anomaly/, a simulation) or
+    # "file" (labels.csv, given by a person; asal/oracle.py)
+    "oracle": Param("str", lambda x: x in ("folders", "file"), "'folders' or 'file'",
+                    default="folders"),
+    "labels_csv": Param("str", optional=True),     # None: runs/<exp>/<category>/labels.csv
     "per_batch": Param("int", _positive, "a positive integer", default=2),
     "query": Param("str", default="least_confidence"),
     "query_size": Param("int", _positive, "a positive integer", default=1),
@@ -269,7 +274,7 @@ def resolve(profile: str = "auto", category: str | None = None, **overrides) -> 
         if env in os.environ and key not in explicit:
             values[key] = os.environ[env]
     for key in ("data_root", "runs_root", "figures_root", "anomaly_source_dir", "scores_csv",
-                "batches_dir", "rankings_dir"):
+                "batches_dir", "rankings_dir", "labels_csv"):
         if values[key] is not None:
             values[key] = _resolve_path(values[key])
     values["profile"] = path.stem
@@ -284,11 +289,14 @@ def resolve_notebook(namespace: dict) -> Config:
     """Resolve the parameters a notebook holds after papermill injected its values.
 
     Every plain value in the namespace must be a known parameter (or `profile`), so a
-    mistyped `-p epochz 5` stops here instead of being ignored.
+    mistyped `-p epochz 5` stops here instead of being ignored. Run All a second time in
+    the same kernel (as a person does in 05) finds the names the notebook's own cells made
+    the first time; those are not parameters and are passed over.
     """
+    made_later = set(namespace) - namespace.get("_asal_names_at_resolve", set(namespace))
     given = {}
-    for name, value in namespace.items():
-        if name.startswith("_") or name in _NOTEBOOK_NAMES:
+    for name, value in list(namespace.items()):
+        if name.startswith("_") or name in _NOTEBOOK_NAMES or name in made_later:
             continue
         if isinstance(value, (types.ModuleType, types.FunctionType, type)):
             continue
@@ -297,4 +305,6 @@ def resolve_notebook(namespace: dict) -> Config:
         given[name] = value
     profile = given.pop("profile", "auto")
     category = given.pop("category", None)
-    return resolve(profile, category=category, **given)
+    cfg = resolve(profile, category=category, **given)
+    namespace.setdefault("_asal_names_at_resolve", set(namespace))
+    return cfg

@@ -1,8 +1,11 @@
 """The ASAL folder layout and decode-once image tensors with an on-disk cache.
 
 Layout (the original's): <data_root>/<category>/{train,test}/{good,anomaly}/*.png, where
-`train` is the unlabeled pool and `test` the held-out split; good = 0, anomaly = 1.
-Defect masks, where known, lie in <split>/ground_truth/<same file name>.
+`train` is the pool and `test` the held-out split; good = 0, anomaly = 1. Defect masks,
+where known, lie in <split>/ground_truth/<same file name>.
+
+A pool nobody has sorted keeps its images in <category>/train/unlabeled/ instead; their
+label is UNKNOWN until a person gives it (asal/oracle.py), and its test/ split is optional.
 
 `load_split` decodes every image of a split once, resizes it and returns one uint8 tensor;
 the result is cached in <category>/.cache/, keyed by the file names, their modification
@@ -29,8 +32,10 @@ from asal.io import atomic_write
 
 SPLITS = ("train", "test")
 CLASSES = ("good", "anomaly")          # index = label
+UNLABELED = "unlabeled"                # the folder of a pool without labels
+UNKNOWN = -1                           # the label of its images
 MASK_DIR = "ground_truth"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 MVTEC_URL = "https://www.mvtec.com/company/research/datasets/mvtec-ad"
 CACHE_VERSION = 1
 
@@ -45,6 +50,11 @@ class Split:
 
     def __len__(self):
         return len(self.paths)
+
+    @property
+    def labeled(self) -> bool:
+        """Whether every image's label is known (from its folder)."""
+        return bool((self.labels != UNKNOWN).all())
 
     def keys(self) -> list[str]:
         """The images' pool keys (see pool_key), in order."""
@@ -80,6 +90,41 @@ def missing_category_message(data_root: Path, category: str) -> str:
             f"{where}/{{train,test}}/{{good,anomaly}}/ or set data_root.")
 
 
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*") if p.is_file()
+                  and p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+
+
+def pool_is_unlabeled(data_root, category: str) -> bool:
+    """Whether the category's pool is a folder of unlabeled images (train/unlabeled/)."""
+    return (Path(data_root) / category / "train" / UNLABELED).is_dir()
+
+
+def list_unlabeled(split_dir: Path) -> list[Path]:
+    """The images of train/unlabeled/, sorted; refused when good/ or anomaly/ hold some too."""
+    folder = split_dir / UNLABELED
+    mixed = [name for name in CLASSES if _images_in(split_dir / name)]
+    if mixed:
+        raise AsalError(f"{split_dir} holds both {UNLABELED}/ and {'/ and '.join(mixed)}/ "
+                        f"images, and a pool is either sorted into good/ and anomaly/ or "
+                        f"unlabeled; move those images into {folder} and give their labels "
+                        "in labels.csv (README, \"Your own images\").")
+    files = _images_in(folder)
+    if not files:
+        others = sorted(p for p in folder.rglob("*") if p.is_file())
+        nested = [p for p in others if p.suffix.lower() in IMAGE_SUFFIXES]
+        if nested:
+            why = (f"its {len(nested)} images lie in subfolders (first: {nested[0]}); move "
+                   "them into the folder itself")
+        elif others:
+            why = (f"its {len(others)} files have none of the suffixes {IMAGE_SUFFIXES} "
+                   f"(first: {others[0].name}); add images")
+        else:
+            why = "it is empty; copy your images into it"
+        raise AsalError(f"{folder} holds no image: {why}.")
+    return files
+
+
 def list_split(data_root, category: str, split: str) -> tuple[list[Path], list[int]]:
     """Image files of one split, sorted, and their labels from the folder names."""
     if not category:
@@ -88,14 +133,16 @@ def list_split(data_root, category: str, split: str) -> tuple[list[Path], list[i
     if not cat_dir.is_dir():
         raise AsalError(missing_category_message(Path(data_root), category))
     split_dir = cat_dir / split
+    if split == "train" and (split_dir / UNLABELED).is_dir():
+        files = list_unlabeled(split_dir)
+        return files, [UNKNOWN] * len(files)
     if not split_dir.is_dir():
         raise AsalError(f"Folder {split_dir} is missing; a category needs train/ and test/ "
-                        "with good/ and anomaly/ inside.")
+                        "with good/ and anomaly/ inside (or train/unlabeled/ alone).")
     paths, labels = [], []
     for label, name in enumerate(CLASSES):
         folder = split_dir / name
-        files = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) \
-            if folder.is_dir() else []
+        files = _images_in(folder)
         if not files:
             raise AsalError(f"Folder {folder} holds no images; every split needs both good "
                             "and anomaly images.")
@@ -210,6 +257,14 @@ def load_split(data_root, category: str, split: str, size: int,
     else:
         value = build()
     return Split(value["images"], value["labels"], [str(p) for p in paths])
+
+
+def load_test(data_root, category: str, size: int, grayscale: bool = False) -> Split | None:
+    """The test split; None for an unlabeled pool that comes without one (no test metrics)."""
+    if pool_is_unlabeled(data_root, category) \
+            and not (Path(data_root) / category / "test").is_dir():
+        return None
+    return load_split(data_root, category, "test", size, grayscale)
 
 
 def load_masks(paths: list[str], size: int) -> torch.Tensor:

@@ -1,12 +1,16 @@
-"""Writing files so that a crash never leaves a half-written one."""
+"""Writing files so that a crash never leaves a half-written one, and two processes never
+write the same thing at once."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 
 @contextlib.contextmanager
@@ -41,9 +45,40 @@ def write_json(path, value: dict):
         f.write("\n")
 
 
+def lock_path(target) -> Path:
+    """The lock file of a file or folder: a hidden sibling, `.<name>.lock`."""
+    target = Path(target)
+    return target.parent / f".{target.name}.lock"
+
+
+@contextlib.contextmanager
+def exclusive(target, what: str):
+    """Hold the lock of `target` for the block; wait, saying so once, while another has it.
+
+    `what` completes the sentence "Waiting for another process that is ...". The lock is
+    the operating system's (filelock), so it is released even when its holder is killed.
+    """
+    path = lock_path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path, is_singleton=True)      # re-entrant: a caller may hold it already
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"Waiting for another process that is {what} ({path} is held); this one "
+              "continues when it is done.", file=sys.stderr, flush=True)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 @contextlib.contextmanager
 def staged_dir(target):
-    """Build a folder beside `target` and swap it in whole when the block succeeds."""
+    """Build a folder beside `target` and swap it in whole when the block succeeds.
+
+    The caller holds `exclusive(target, ...)`, so no other process builds the same folder.
+    """
     import shutil
 
     target = Path(target)

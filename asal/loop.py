@@ -7,6 +7,11 @@ plain softmax. `paper` reproduces the published main.py, faults included
 the best-accuracy checkpoint makes the next query and the next cycle starts from it, the
 whole pool is queried (an image can be labeled twice), logits are L2-normalised before
 the softmax and the AUROC ranks by the raw class-1 logit. Both record every epoch.
+
+Labels come from an oracle (asal/oracle.py). With `oracle: file` a cycle whose images have
+no label yet is not trained: the loop saves its state (the query included), writes
+to_label.csv and stops; run again once they are labeled, it continues from there, and the
+finished run's files are those the folders would have given with the same labels.
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from asal.batches import batches_dir, check_against_pool, read_batches
+from asal.batches import check_against_pool, ranking, read_batches, source_dir
 from asal.config import Config
-from asal.data import Split, load_split
+from asal.data import Split, load_split, load_test
 from asal.errors import AsalError
-from asal.io import atomic_write, write_csv, write_json, write_text
+from asal.io import atomic_write, exclusive, write_csv, write_json, write_text
 from asal.learner import (Normalizer, Timer, build_resnet18, evaluate, predict_logits,
                           train_epoch)
+from asal.oracle import TO_LABEL_CSV, known_labels, labels_path, write_to_label
 from asal.pretext import (ROTATION_SCORES, SELF_SUPERVISED, backbone_path, pool_features,
                           pretext_dir, run_pretext)
 from asal.runtime import adam, configure, model_to, provenance
@@ -58,29 +64,41 @@ class LoopResult:
     labeled: list[str]              # pool keys in order of acquisition
     pool: Split
     timing: dict
+    labels: dict[str, int]          # the label of every labeled image, by pool key
+    to_label: list[str]             # images the next cycle waits for (oracle: file)
+    cycles_planned: int
+
+    @property
+    def finished(self) -> bool:
+        return len(self.cycles) == self.cycles_planned
 
     def images_of(self, keys: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Pool images and labels of the given pool keys, in that order."""
         index = {k: i for i, k in enumerate(self.pool.keys())}
         idx = [index[k] for k in keys]
-        return self.pool.images[idx], self.pool.labels[idx]
+        return self.pool.images[idx], torch.tensor([self.labels[k] for k in keys])
 
 
-def load_loop_data(cfg: Config) -> tuple[Split, Split, list[list[str]]]:
+def load_loop_data(cfg: Config) -> tuple[Split, Split | None, list[list[str]]]:
     ensure_synthetic(cfg.data_root, cfg.category)
-    folder = Path(cfg.batches_dir) if cfg.batches_dir else batches_dir(cfg)
+    folder = source_dir(cfg)
     if not (folder / "batch0.txt").exists():
         raise AsalError(f"No batches for {cfg.category} in {folder}; run "
                         f"notebooks/01_scores.ipynb then notebooks/02_split_batches.ipynb with "
                         f"-p category {cfg.category}, or pass batches_dir.")
     batches = read_batches(folder)
     pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size, cfg.use_grayscale)
-    test = load_split(cfg.data_root, cfg.category, "test", cfg.image_size, cfg.use_grayscale)
+    test = load_test(cfg.data_root, cfg.category, cfg.image_size, cfg.use_grayscale)
     check_against_pool(batches, pool.keys(), folder)
     if sum(map(len, batches)) != len(pool):
         raise AsalError(f"The batches in {folder} hold {sum(map(len, batches))} images, the "
                         f"pool {len(pool)}; rebuild them with 02_split_batches.")
-    for name, split in (("pool", pool), ("test split", test)):
+    if test is None and cfg.protocol == "paper":
+        raise AsalError(f"protocol 'paper' picks each cycle's epoch on the test split, and "
+                        f"{cfg.category} has none; use protocol 'clean'.")
+    # the folders' labels are checked only when they are the labels the loop uses
+    labeled = [("pool", pool)] if cfg.oracle == "folders" and pool.labeled else []
+    for name, split in labeled + ([("test split", test)] if test is not None else []):
         if split.labels.min() == split.labels.max():
             missing = "anomalies" if split.labels.max() == 0 else "normal images"
             raise AsalError(f"The {name} of {cfg.category} holds no {missing}; a good/defect "
@@ -143,6 +161,7 @@ class Loop:
         self.device = configure(cfg)
         self.out = al_dir(cfg)
         self.pool, self.test, self.batches = load_loop_data(cfg)
+        self.known = known_labels(cfg, self.pool)       # label by pool key, as far as known
         self.weights = initial_weights(cfg)
         self.keys = self.pool.keys()
         self.index = {k: i for i, k in enumerate(self.keys)}
@@ -156,6 +175,8 @@ class Loop:
         self.cycle = 0
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.model_state = None          # the model the next cycle continues from
+        self.pending = None              # the next cycle's query, when it waits for labels
+        self.waiting: list[str] = []     # pool keys it waits for
         self.timing = {"seconds": 0.0, "model_seconds": 0.0}
 
     def pool_views(self) -> PoolViews:
@@ -181,7 +202,9 @@ class Loop:
         state = {"fingerprint": self.fingerprint, "cycle": self.cycle,
                  "labeled": torch.tensor(self.labeled), "generator": self.gen.get_state(),
                  "model": self.model_state, "epoch_rows": json.dumps(self.epoch_rows),
-                 "cycle_rows": json.dumps(self.cycle_rows), "timing": json.dumps(self.timing)}
+                 "cycle_rows": json.dumps(self.cycle_rows), "timing": json.dumps(self.timing),
+                 "pending": json.dumps(self.pending),
+                 "labels_used": json.dumps(self.labels_used())}
         with atomic_write(self.out / CHECKPOINT, "wb") as f:
             torch.save(state, f)
 
@@ -193,6 +216,14 @@ class Loop:
         state = torch.load(path, map_location="cpu", weights_only=True)
         if state["fingerprint"] != self.fingerprint:
             return                      # other parameters: this run starts afresh
+        used = json.loads(state.get("labels_used", "{}"))
+        changed = [k for k, v in used.items() if self.known.get(k) != v]
+        if changed:
+            print(f"The label of {changed[0]} (and {len(changed) - 1} more) is not the one "
+                  "this run trained with; it starts again from cycle 0 with the labels now "
+                  "given.")
+            return
+        self.pending = json.loads(state.get("pending", "null"))
         self.cycle = int(state["cycle"])
         self.labeled = state["labeled"].tolist()
         self.gen.set_state(state["generator"])
@@ -200,6 +231,19 @@ class Loop:
         self.epoch_rows = json.loads(state["epoch_rows"])
         self.cycle_rows = json.loads(state["cycle_rows"])
         self.timing = json.loads(state["timing"])
+
+    def trained_on(self) -> list[int]:
+        """The labeled images the cycles so far trained with (not a query still waiting)."""
+        if self.cycle == 0:
+            return []
+        return self.labeled if self.pending is None else self.labeled[:-len(self.pending[0])]
+
+    def labels_used(self) -> dict[str, int]:
+        return {self.keys[i]: self.known[self.keys[i]] for i in self.trained_on()}
+
+    def unlabeled_of(self, indices: list[int]) -> list[str]:
+        """Pool keys among `indices` whose label the oracle does not give yet."""
+        return [self.keys[i] for i in indices if self.keys[i] not in self.known]
 
     # ------------------------------------------------------------------------ a cycle
     def evaluates(self, epoch: int) -> bool:
@@ -239,21 +283,28 @@ class Loop:
             model.load_state_dict(self.model_state)
         queried, confidence = [], []
         if self.cycle > 0:
-            queried, confidence = self._query(model, norm, timer)
-            self.labeled += queried
+            if self.pending is None:
+                self.pending = self._query(model, norm, timer)
+                self.labeled += self.pending[0]
+            queried, confidence = self.pending
+            self.waiting = self.unlabeled_of(queried)
+            if self.waiting:
+                return False
+            self.pending = None
             if cfg.reinit_each_cycle:
                 model = _fresh_model(cfg, self.weights, self.cycle, device)
         optimizer = adam(trained_parameters(model, cfg.freeze_body), lr=cfg.lr,
                          weight_decay=cfg.weight_decay)
         idx = torch.tensor(self.labeled, device=device)
-        images, labels = self.pool_images[idx], self.pool_labels[idx]
+        images = self.pool_images[idx]
+        labels = torch.tensor([self.known[self.keys[i]] for i in self.labeled], device=device)
         n_labels, n_anom = len(self.labeled), int(labels.sum())
         auroc_on = "logit" if cfg.protocol == "paper" else "probability"
         best_acc, best_state, rows = -1.0, None, []
         for epoch in range(1, cfg.epochs + 1):
             loss = train_epoch(model, optimizer, images, labels, norm, cfg.batch_size,
                                self.gen, timer, frozen_body=cfg.freeze_body)
-            if self.evaluates(epoch):
+            if self.test is not None and self.evaluates(epoch):
                 logits = predict_logits(model, self.test_images, norm, timer)
                 metrics = evaluate(logits, self.test.labels.numpy(), auroc_on)
             else:
@@ -280,6 +331,7 @@ class Loop:
         self.cycle += 1
         self.timing["seconds"] += time.perf_counter() - start
         self.timing["model_seconds"] += timer.seconds
+        return True
 
     # ------------------------------------------------------------------------ outputs
     def write_outputs(self):
@@ -305,23 +357,50 @@ class Loop:
             self.write_outputs()       # finished before, but files were removed since
         if self.cycle < cfg.cycles:
             self.pool_images = self.pool.images.to(self.device)
-            self.pool_labels = self.pool.labels.to(self.device)
-            self.test_images = self.test.images.to(self.device)
+            if self.test is not None:
+                self.test_images = self.test.images.to(self.device)
             bar = tqdm(total=cfg.cycles, initial=self.cycle, disable=not self.progress,
                        desc=f"{cfg.category} {cfg.init} seed {cfg.seed}", unit="cycle")
             while self.cycle < cfg.cycles:
-                self.run_cycle()
+                if self.cycle == 0:
+                    self.waiting = self.unlabeled_of(self.labeled)
+                    if self.waiting:
+                        break
+                if not self.run_cycle():
+                    self.save()            # the query is kept: it is not made again
+                    break
                 self.write_outputs()
                 bar.update(1)
                 if stop_after_cycle is not None and self.cycle >= stop_after_cycle:
                     break
             bar.close()
+        self.ask_for_labels()
+        trained = self.trained_on()
         return LoopResult(self.out, pd.DataFrame(self.epoch_rows),
-                          pd.DataFrame(self.cycle_rows),
-                          [self.keys[i] for i in self.labeled], self.pool, self.timing)
+                          pd.DataFrame(self.cycle_rows), [self.keys[i] for i in trained],
+                          self.pool, self.timing, self.labels_used(), self.waiting, cfg.cycles)
+
+    def ask_for_labels(self):
+        """Write to_label.csv and say what to do, or remove a stale one once it is answered."""
+        if not self.waiting:
+            (self.out / TO_LABEL_CSV).unlink(missing_ok=True)
+            return
+        write_to_label(self.out, self.waiting, ranking(source_dir(self.cfg)))
+        cfg, n = self.cfg, len(self.waiting)
+        what = "the initial set" if self.cycle == 0 else f"cycle {self.cycle}"
+        print(f"{n} image{'s' * (n > 1)} need{'s' * (n == 1)} a label before {what} of "
+              f"{cfg.category} ({cfg.init}, seed {cfg.seed}): they are listed in "
+              f"{self.out / TO_LABEL_CSV}; label them in notebooks/05_label.ipynb (or add "
+              f"rows path,label with good or anomaly to {labels_path(cfg)}), then run this "
+              "again.")
 
 
 def run_active_learning(cfg: Config, progress: bool = True,
                         stop_after_cycle: int | None = None) -> LoopResult:
-    """Stage 03 for one (category, init, seed): run, or resume, the cycles."""
-    return Loop(cfg, progress).run(stop_after_cycle)
+    """Stage 03 for one (category, init, seed): run, or resume, the cycles.
+
+    The run folder is locked meanwhile: a second process on the same run waits, then
+    resumes from what the first one left.
+    """
+    with exclusive(al_dir(cfg), f"running {cfg.category} {cfg.init} seed {cfg.seed}"):
+        return Loop(cfg, progress).run(stop_after_cycle)

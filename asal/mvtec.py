@@ -19,7 +19,7 @@ from tqdm import tqdm
 from asal.config import MVTEC_CATEGORIES
 from asal.data import MVTEC_URL, assign_split
 from asal.errors import AsalError
-from asal.io import staged_dir, write_csv
+from asal.io import exclusive, staged_dir, write_csv
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ["source", "path", "label", "defect", "split", "mask_source", "mask"]
@@ -75,21 +75,23 @@ def prepare_category(src: Path, dest: Path, category: str, seed: int = 0,
     """Write one prepared category to dest/<category>; return its manifest."""
     planned = plan_split(collect_sources(src, category), category, seed, test_fraction)
     target = dest / category
-    if (target / MANIFEST).exists() and _same_manifest(target / MANIFEST, planned):
-        return planned                                   # already prepared identically
-    if target.exists() and not force:
-        raise AsalError(f"{target} already holds a different split (other seed, fraction "
-                        "or source); choose another --dest or pass --force to replace it.")
-    # Build beside the target and swap it in whole, so an interruption leaves nothing half.
-    with staged_dir(target) as staging:
-        for row in tqdm(planned.itertuples(), total=len(planned), desc=category,
-                        disable=not progress, unit="img"):
-            for rel, source in ((row.path, row.source), (row.mask, row.mask_source)):
-                if rel:
-                    out = staging / Path(rel).relative_to(category)
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(src / source, out)
-        write_csv(staging / MANIFEST, planned)
+    with exclusive(target, f"preparing {target}"):
+        if (target / MANIFEST).exists() and _same_manifest(target / MANIFEST, planned):
+            return planned                               # already prepared identically
+        if target.exists() and not force:
+            raise AsalError(f"{target} already holds a different split (other seed, "
+                            "fraction or source); choose another --dest or pass --force to "
+                            "replace it.")
+        # Build beside the target and swap it in whole: an interruption leaves nothing half.
+        with staged_dir(target) as staging:
+            for row in tqdm(planned.itertuples(), total=len(planned), desc=category,
+                            disable=not progress, unit="img"):
+                for rel, source in ((row.path, row.source), (row.mask, row.mask_source)):
+                    if rel:
+                        out = staging / Path(rel).relative_to(category)
+                        out.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(src / source, out)
+            write_csv(staging / MANIFEST, planned)
     return planned
 
 

@@ -61,12 +61,20 @@ def synthesized_samples(sample, n: int = 6):
     return fig
 
 
+def score_bars(ax, scores: pd.DataFrame, bins: int, legend: bool = True):
+    """A score histogram stacked by true label; one grey one for an unlabeled pool."""
+    if scores.label.isna().all():
+        sns.histplot(scores, x="score", bins=bins, ax=ax, color="grey")
+        return
+    frame = scores.assign(truth=scores.label.map(LABEL_NAMES))
+    sns.histplot(frame, x="score", hue="truth", palette=PALETTE, bins=bins, ax=ax,
+                 multiple="stack", hue_order=["good", "anomaly"], legend=legend)
+
+
 def score_histogram(scores: pd.DataFrame, boundaries=None, title: str = "pool scores"):
     """Score distribution by true label; optional vertical lines at batch boundaries."""
     fig, ax = plt.subplots(figsize=(5.5, 3))
-    frame = scores.assign(truth=scores.label.map(LABEL_NAMES))
-    sns.histplot(frame, x="score", hue="truth", palette=PALETTE, bins=30, ax=ax,
-                 multiple="stack", hue_order=["good", "anomaly"])
+    score_bars(ax, scores, bins=30)
     for b in boundaries or []:
         ax.axvline(b, color="black", lw=0.8, ls="--")
     ax.set_title(title)

@@ -91,8 +91,20 @@ def category_premise(batches: list[list[str]], per_batch: int = 2, where: str = 
     return row
 
 
-def premise_table(root, per_batch: int = 2) -> pd.DataFrame:
-    """One row per category of a ranking folder, sorted by name."""
-    rows = [{"category": name, **category_premise(read_ranking(folder), per_batch, str(folder))}
-            for name, folder in category_folders(root).items()]
-    return pd.DataFrame(rows).sort_values("category", ignore_index=True)
+def premise_table(root, per_batch: int = 2, skip_unlabeled: bool = False) -> pd.DataFrame:
+    """One row per category of a ranking folder, sorted by name.
+
+    With skip_unlabeled, a category whose paths carry no label at all (an unlabeled pool,
+    train/unlabeled/) is left out rather than refused; attrs["left_out"] names them.
+    """
+    rows, left_out = [], []
+    for name, folder in category_folders(root).items():
+        ranking = read_ranking(folder)
+        if skip_unlabeled and all(label_of(p) is None for batch in ranking for p in batch):
+            left_out.append(name)
+            continue
+        rows.append({"category": name, **category_premise(ranking, per_batch, str(folder))})
+    table = pd.DataFrame(rows, columns=["category"] if not rows else None)
+    table = table.sort_values("category", ignore_index=True)
+    table.attrs["left_out"] = left_out
+    return table

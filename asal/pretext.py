@@ -38,9 +38,9 @@ from sklearn.preprocessing import StandardScaler
 from tqdm import tqdm
 
 from asal.config import Config
-from asal.data import Split, load_split
+from asal.data import Split, load_split, load_test
 from asal.errors import AsalError
-from asal.io import atomic_write, write_csv, write_json
+from asal.io import atomic_write, exclusive, write_csv, write_json
 from asal.learner import Normalizer, minibatches
 from asal.runtime import (adam, autocast, configure, model_to, provenance, resume_training,
                           save_training)
@@ -265,6 +265,34 @@ def run_pretext(cfg: Config, task: str | None = None, progress: bool = True,
     """Train (or resume, or reuse) the pretext network of one category; its metrics."""
     settings = settings_of(cfg, task)
     out = pretext_dir(cfg, settings.task)
+    with exclusive(out, f"training the {settings.task} network of {cfg.category}"):
+        return _run_pretext(cfg, settings, out, progress, stop_after)
+
+
+def measure(model: nn.Module, settings: PretextSettings, pool: Split, test: Split | None,
+            norm: Normalizer, device) -> dict:
+    """Linear-probe and 5-NN test AUROCs of the network and of the same one untrained.
+
+    They need the pool's and the test split's labels; without them they are left out,
+    with the reason in `left_out`.
+    """
+    if not pool.labeled or test is None:
+        why = ("the pool is unlabeled (train/unlabeled/)" if not pool.labeled
+               else "the category has no test split")
+        return {"left_out": {"representation_quality": why}}
+    quality = representation_quality(
+        pool_features(model, pool.images, norm), pool.labels.numpy(),
+        pool_features(model, test.images, norm), test.labels.numpy())
+    torch.manual_seed(settings.seed)                # the same network, untrained
+    scratch = model_to(build_network(TASKS[settings.task]), device)
+    baseline = representation_quality(
+        pool_features(scratch, pool.images, norm), pool.labels.numpy(),
+        pool_features(scratch, test.images, norm), test.labels.numpy())
+    return {**quality, **{f"scratch_{k}": v for k, v in baseline.items()}}
+
+
+def _run_pretext(cfg: Config, settings: PretextSettings, out: Path, progress: bool,
+                 stop_after: int | None) -> dict:
     device = configure(cfg)
     pool = load_pool(cfg)
     fingerprint = settings.fingerprint(data_key(pool.images))
@@ -281,24 +309,18 @@ def run_pretext(cfg: Config, task: str | None = None, progress: bool = True,
     if len(record["history"]) < settings.epochs:
         return {}                                   # interrupted on purpose (tests)
     norm = Normalizer(settings.normalize_mean, settings.normalize_std, device)
-    test = load_split(cfg.data_root, cfg.category, "test", cfg.image_size, cfg.use_grayscale)
-    quality = representation_quality(
-        pool_features(model, pool.images, norm), pool.labels.numpy(),
-        pool_features(model, test.images, norm), test.labels.numpy())
-    torch.manual_seed(settings.seed)                # the same network, untrained
-    scratch = model_to(build_network(TASKS[settings.task]), device)
-    baseline = representation_quality(
-        pool_features(scratch, pool.images, norm), pool.labels.numpy(),
-        pool_features(scratch, test.images, norm), test.labels.numpy())
+    test = load_test(cfg.data_root, cfg.category, cfg.image_size, cfg.use_grayscale)
+    quality = measure(model, settings, pool, test, norm, device)
     if settings.task == "rotation":
         losses = rotation_losses(model, pool.images, norm)
+        labels = pd.array(pool.labels.numpy(), dtype="Int64")
+        labels[labels < 0] = pd.NA                  # unknown in an unlabeled pool
         write_csv(out / ROTATION_SCORES, pd.DataFrame(
-            {"path": pool.keys(), "score": losses, "label": pool.labels.numpy()}))
+            {"path": pool.keys(), "score": losses, "label": labels}))
     history = pd.DataFrame(record["history"])
     backbone = backbone_state(model)
     metrics = {"category": cfg.category, "task": settings.task, "fingerprint": fingerprint,
-               "backbone_sha1": weights_digest(backbone),
-               **quality, **{f"scratch_{k}": v for k, v in baseline.items()},
+               "backbone_sha1": weights_digest(backbone), **quality,
                "final_loss": float(history.loss.iloc[-1]),
                "final_pretext_accuracy": float(history.accuracy.iloc[-1]),
                "train_images": len(pool), "train_seconds": round(record["seconds"], 2),

@@ -279,12 +279,17 @@ def loop_reference(cfg: Config) -> LoopReference:
     if changed or committed.get("batches_dir") != cfg.batches_dir:
         return LoopReference(None, None, None, "the committed run used other parameters "
                              f"({', '.join(changed) or 'batches_dir'})")
+    cycles = pd.read_csv(out / "metrics_cycle.csv")
+    if len(cycles) < cfg.cycles:                  # oracle file: it waits for labels
+        return LoopReference(None, None, None, "the run in this folder is not finished")
+    if cycles.auroc.isna().all():
+        return LoopReference(None, None, None, "it has no test metrics (no test split)")
     finals = final_values(cfg.runs_root, cfg.exp)
     spread = finals.groupby(["category", "init"])[["final", "aubc"]].std()
     if spread.isna().all().all():
         return LoopReference(None, None, None, "the experiment has a single seed")
     sigma = {k: pooled_sd(spread[k]) for k in ("final", "aubc")}
-    reference = LoopReference(pd.read_csv(out / "metrics_cycle.csv"),
+    reference = LoopReference(cycles,
                               (out / "labeled.txt").read_text().split(), sigma,
                               exact_initial=cfg.init in BATCH_INITS)
     pretext = read_pretext_spread(cfg.runs_root, cfg.exp)

@@ -24,7 +24,7 @@ from statsmodels.stats.multitest import multipletests
 
 from asal.errors import AsalError
 from asal.io import atomic_write, write_text
-from asal.plots import PALETTE, batch_boundaries, save
+from asal.plots import batch_boundaries, save, score_bars
 
 METRICS = ("auroc", "accuracy", "balanced_accuracy")
 PRETEXT_COLUMNS = ("linear_probe_auroc", "knn_auroc", "scratch_linear_probe_auroc",
@@ -262,9 +262,7 @@ def plot_score_distributions(batches: dict[str, pd.DataFrame]):
     cats = sorted(batches)
     fig, axes = plt.subplots(1, len(cats), figsize=(3.2 * len(cats), 2.6), squeeze=False)
     for ax, cat in zip(axes[0], cats):
-        frame = batches[cat].assign(truth=batches[cat].label.map({0: "good", 1: "anomaly"}))
-        sns.histplot(frame, x="score", hue="truth", palette=PALETTE, bins=25, ax=ax,
-                     multiple="stack", hue_order=["good", "anomaly"], legend=ax is axes[0][0])
+        score_bars(ax, batches[cat], bins=25, legend=ax is axes[0][0])
         for b in batch_boundaries(batches[cat]):
             ax.axvline(b, color="black", lw=0.7, ls="--")
         ax.set_title(cat, fontsize=9)
@@ -353,11 +351,18 @@ def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
     for name, table in tables.items():
         write_table(table, folder, name, g, captions[name], latex=name.startswith("comparison"))
     write_text(folder / "missing_runs.txt", "".join(f"{m}\n" for m in g.missing))
-    save_figure(plot_learning_curves(g.cycles), folder, "learning_curves")
-    save_figure(plot_mean_curve(g.cycles), folder, "mean_learning_curve")
+    # runs on a category without a test split (your own images) have no test metrics
+    curves = ("learning_curves", "mean_learning_curve", "comparison_auroc")
+    if g.cycles.auroc.notna().any():
+        save_figure(plot_learning_curves(g.cycles), folder, curves[0])
+        save_figure(plot_mean_curve(g.cycles), folder, curves[1])
+        save_figure(plot_comparison(tables["comparison_auroc"]), folder, curves[2])
+    else:
+        for name in curves:                   # not a stale one of an earlier build either
+            for suffix in (".png", ".pdf"):
+                (folder / f"{name}{suffix}").unlink(missing_ok=True)
     save_figure(plot_anomalies(g.cycles), folder, "anomalies_per_cycle")
     if g.batches:
         save_figure(plot_score_distributions(g.batches), folder, "score_distributions")
-    save_figure(plot_comparison(tables["comparison_auroc"]), folder, "comparison_auroc")
     plt.close("all")
     return tables

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from asal.data import assign_split
 from asal.errors import AsalError
-from asal.io import staged_dir, write_csv
+from asal.io import exclusive, staged_dir, write_csv
 
 CATEGORIES = ("synth_fabric", "synth_tiles", "synth_washer")
 TEXTURE_DEFECTS = ("scratch", "hole", "stain", "crack")
@@ -206,7 +206,8 @@ def make_category(dest: Path, category: str, n_images: int = 200,
         arrays[name] = ((img * 255).round().astype(np.uint8), mask)
     frame = pd.DataFrame(rows)
     frame = assign_split(frame, category, seed, test_fraction, frame.label == 1)
-    with staged_dir(dest / category) as staging:
+    with exclusive(dest / category, f"building {dest / category}"), \
+            staged_dir(dest / category) as staging:
         for row in frame.itertuples():
             img, mask = arrays[row.name]
             _to_png(img, staging / Path(row.path).relative_to(category))
@@ -235,9 +236,17 @@ def make_synthetic(dest="data", categories=CATEGORIES, n_images: int = 200,
 
 
 def ensure_synthetic(data_root, category: str, seed: int = 0):
-    """Make the built-in data on first use, so notebooks run on a fresh checkout."""
-    if category in CATEGORIES and not (Path(data_root) / category / "manifest.csv").exists():
-        make_synthetic(data_root, [category], seed=seed)
+    """Make the built-in data on first use, so notebooks run on a fresh checkout.
+
+    Two notebooks started together on a fresh data root both get here: the lock lets one
+    build the category while the other waits, then finds it built.
+    """
+    target = Path(data_root) / category
+    if category not in CATEGORIES or (target / "manifest.csv").exists():
+        return
+    with exclusive(target, f"building {target}"):
+        if not (target / "manifest.csv").exists():
+            make_synthetic(data_root, [category], seed=seed)
 
 
 def contact_sheet(data_root, categories=CATEGORIES, per_class: int = 4):

@@ -20,14 +20,17 @@ from nbclient import NotebookClient
 from asal.reproduce import copy_committed_runs
 
 HERE = Path(__file__).resolve().parent
-NOTEBOOKS = ("00_pretext", "01_scores", "02_split_batches", "03_active_learning", "04_results")
+NOTEBOOKS = ("00_pretext", "01_scores", "02_split_batches", "03_active_learning", "04_results",
+             "05_label")
 
 
 def refresh(name: str, scratch: Path) -> None:
     copy_committed_runs(scratch / "runs")
     path = HERE / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
+    # no widget state: 05's labeler would store 24 KB of it, new on every refresh
     NotebookClient(nb, kernel_name="python3", timeout=1800, record_timing=False,
+                   store_widget_state=False,
                    resources={"metadata": {"path": str(HERE)}}).execute()
     nbformat.write(nb, path)
     print(f"{name}: refreshed")

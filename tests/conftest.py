@@ -17,6 +17,31 @@ def synth_root(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def unlabeled_root(synth_root, tmp_path_factory) -> Path:
+    """synth_washer's pool as a person has it: category `own`, its images in train/unlabeled/
+    under names that do not tell the label, no test split. truth.csv (beside the category)
+    holds the labels, for the tests to answer with."""
+    import shutil
+
+    import pandas as pd
+
+    from asal.data import list_split
+
+    root = tmp_path_factory.mktemp("own")
+    paths, labels = list_split(synth_root, "synth_washer", "train")
+    order = np.random.default_rng(0).permutation(len(paths))
+    rows = []
+    for name_index, i in enumerate(order):
+        name = f"part_{name_index:03d}.png"
+        dest = root / "own" / "train" / "unlabeled" / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(paths[i], dest)
+        rows.append((f"own/train/unlabeled/{name}", labels[i]))
+    pd.DataFrame(rows, columns=["path", "label"]).to_csv(root / "truth.csv", index=False)
+    return root
+
+
 def write_png(path: Path, array: np.ndarray):
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(array).save(path)

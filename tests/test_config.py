@@ -44,11 +44,10 @@ def test_wrong_type_or_range_names_the_key(key, value, pattern):
 def test_notebook_namespace_rejects_a_mistyped_parameter():
     ns = {"category": "synth_fabric", "profile": "auto", "epochs": None, "In": [],
           "_": None}
-    assert resolve_notebook(ns).epochs == resolve(category="synth_fabric").epochs
+    assert resolve_notebook(dict(ns)).epochs == resolve(category="synth_fabric").epochs
     assert resolve_notebook({**ns, "epochs": 3}).epochs == 3
-    ns["epochz"] = 5
     with pytest.raises(AsalError, match="'epochz'"):
-        resolve_notebook(ns)
+        resolve_notebook({**ns, "epochz": 5})
 
 
 def test_roots_from_environment_sit_between_profile_and_explicit_values(monkeypatch):
@@ -59,3 +58,12 @@ def test_roots_from_environment_sit_between_profile_and_explicit_values(monkeypa
     assert cfg.data_root == "/srv/images" and cfg.runs_root == "/scratch/runs"
     assert cfg.figures_root == str(PROJECT_ROOT / "figures")        # the profile's
     assert resolve(category="bottle", runs_root="/mine").runs_root == "/mine"
+
+
+def test_run_all_twice_in_one_kernel_passes_over_what_the_notebook_made():
+    ns = {"category": "synth_fabric", "profile": "auto", "epochs": None}
+    assert resolve_notebook(ns).epochs == resolve(category="synth_fabric").epochs
+    ns.update(cfg={"a": 1}, where="runs/x", table=None)     # the notebook's own cells
+    assert resolve_notebook(ns).category == "synth_fabric"
+    with pytest.raises(AsalError, match="Unknown parameter 'cfg'"):     # a fresh kernel
+        resolve_notebook({k: v for k, v in ns.items() if not k.startswith("_")})

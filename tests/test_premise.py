@@ -73,3 +73,15 @@ def test_command_line_writes_the_table_with_its_source(tmp_path, capsys):
     assert out.with_suffix(".md").exists()
     assert main(["premise", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_an_unlabeled_pool_is_left_out_only_when_asked(tmp_path):
+    labels = [[1, 1], [0, 0], [0, 1], [0, 0], [1, 0]]
+    _write(tmp_path / "exp" / "bottle" / "batches",
+           [_paper_lines("bottle", labs, 10 * b) for b, labs in enumerate(labels)])
+    _write(tmp_path / "exp" / "own" / "batches",
+           [[f"own/train/unlabeled/p{b}{i}.png" for i in range(2)] for b in range(5)])
+    with pytest.raises(AsalError, match="10 paths .* carry no label"):
+        premise_table(tmp_path / "exp")
+    table = premise_table(tmp_path / "exp", skip_unlabeled=True)
+    assert table.category.tolist() == ["bottle"] and table.attrs["left_out"] == ["own"]

@@ -1,3 +1,4 @@
+import shutil
 import subprocess
 import sys
 
@@ -139,3 +140,31 @@ def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
     assert "experiment=tiny" in first and "protocol=clean" in first and "complete" in first
     assert (tmp_path / "runs" / "tiny" / "notebooks" / "04_results.ipynb").exists()
     assert (figures / "missing_runs.txt").read_text() == ""
+
+
+def test_the_workflow_on_unlabeled_images_stops_for_labels_then_finishes(unlabeled_root,
+                                                                         tmp_path):
+    """params/own.yaml on a folder of unlabeled images without a test split."""
+    shutil.copytree(unlabeled_root / "own", tmp_path / "data" / "own")
+    profile = yaml.safe_load((PROJECT_ROOT / "params" / "own.yaml").read_text())
+    profile.update(cycles=2, epochs=1, draem_epochs=1, image_size=32, draem_score_filter=3,
+                   synthesis_epochs=1, data_root=str(tmp_path / "data"),
+                   runs_root=str(tmp_path / "runs"), figures_root=str(tmp_path / "figures"))
+    params = tmp_path / "tiny_own.yaml"
+    params.write_text(yaml.safe_dump(profile))
+    out = _snakemake("--cores", "2", "--configfile", str(params), cwd=tmp_path)
+    assert out.returncode != 0
+    assert "waits for 10 labels (listed in its to_label.csv)" in out.stderr
+    assert "Traceback" not in out.stderr
+    # a person labels everything at once in a spreadsheet: the next run goes to the end
+    truth = pd.read_csv(unlabeled_root / "truth.csv")
+    truth.assign(label=truth.label.map({0: "good", 1: "anomaly"})).to_csv(
+        tmp_path / "runs" / "tiny_own" / "own" / "labels.csv", index=False)
+    out = _snakemake("--cores", "2", "--configfile", str(params), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = pd.read_csv(tmp_path / "figures" / "tiny_own" / "comparison_auroc.csv",
+                        comment="#")
+    assert table.asal_mean.isna().all()                  # no test split, no test metrics
+    cycles = pd.read_csv(tmp_path / "runs" / "tiny_own" / "own" / "al" / "asal" / "seed0"
+                         / "metrics_cycle.csv")
+    assert cycles.n_labels.tolist() == [10, 11]

@@ -1,0 +1,94 @@
+"""README's "Your own images", timed: from a folder of unlabeled images to a finished run.
+
+    python benchmarks/bench_round_trip.py [--source synth_washer] [--cores 2] [--keep DIR]
+
+Makes the folder a person would have: the pool of a synthetic category copied into
+data/demo/train/unlabeled/ under names that do not tell the label (and its test split,
+unless --no-test). Then it runs README's workflow, `snakemake ... --configfile
+params/own.yaml`, as often as it stops for labels, and answers each to_label.csv from the
+known labels the way a person would in notebooks/05_label.ipynb (through the same
+labels.csv writes). It prints every round: how many images were asked for, how long the
+workflow ran before it asked, and at the end the number of rounds and the total time
+the machine took (the person's labeling time is not in it). The checkout is left alone.
+"""
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from asal.data import list_split, pool_key  # noqa: E402
+from asal.oracle import read_to_label, set_labels  # noqa: E402
+from asal.synthetic import ensure_synthetic  # noqa: E402
+
+
+def unlabeled_folder(data: Path, source: str, with_test: bool) -> dict[str, int]:
+    """data/demo as a person has it; returns the true label of every pool key."""
+    ensure_synthetic(data, source)
+    paths, labels = list_split(data, source, "train")
+    order = np.random.default_rng(0).permutation(len(paths))
+    truth = {}
+    for n, i in enumerate(order):
+        dest = data / "demo" / "train" / "unlabeled" / f"part_{n:03d}.png"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(Path(paths[i]).read_bytes())
+        truth[pool_key(dest)] = labels[i]
+    if with_test:
+        for p in (data / source / "test").rglob("*.png"):
+            dest = data / "demo" / p.relative_to(data / source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(p.read_bytes())
+    return truth
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", default="synth_washer")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--no-test", action="store_true", help="leave the test split out")
+    parser.add_argument("--keep", help="keep the scratch folder here")
+    args = parser.parse_args()
+    scratch = Path(args.keep or tempfile.mkdtemp(prefix="asal-round-trip-"))
+    roots = {k: scratch / k for k in ("data", "runs", "figures")}
+    truth = unlabeled_folder(roots["data"], args.source, not args.no_test)
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow" / "Snakefile"),
+               "--cores", str(args.cores), "--quiet", "--configfile",
+               str(ROOT / "params" / "own.yaml"), "--config", "categories=[demo]",
+               *(f"{k}_root={v}" for k, v in roots.items())]
+    run_folder = roots["runs"] / "own" / "demo" / "al" / "asal" / "seed0"
+    labels_csv = roots["runs"] / "own" / "demo" / "labels.csv"
+    rounds, total = [], 0.0
+    while True:
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=scratch, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        total += seconds
+        asked = read_to_label(run_folder)
+        if done.returncode == 0:
+            print(f"finished: the workflow ran {seconds:.0f} s after the last labels")
+            break
+        if not asked:
+            sys.exit(f"the workflow failed without asking for labels:\n{done.stderr[-3000:]}")
+        waits = [line for line in done.stderr.splitlines() if "waits for" in line]
+        rounds.append((len(asked), seconds))
+        print(f"round {len(rounds)}: {len(asked)} image(s) asked for after {seconds:.0f} s; "
+              f"snakemake said: {waits[0].strip() if waits else '(no message)'}")
+        set_labels(labels_csv, {k: truth[k] for k in asked}, truth)
+    cycles = pd.read_csv(run_folder / "metrics_cycle.csv")
+    print(f"{len(rounds)} labeling rounds, {sum(n for n, _ in rounds)} labels, "
+          f"{total:.0f} s of machine time in all; final test AUROC "
+          f"{cycles.auroc.iloc[-1]:.3f}, {int(cycles.n_anomalies.iloc[-1])} defects among "
+          f"{int(cycles.n_labels.iloc[-1])} labels")
+    print(f"scratch folder: {scratch}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Two processes on one data root, one labels.csv, one run folder: no crash, nothing lost."""
+
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+
+from asal.data import list_split, pool_key
+from asal.oracle import read_labels
+
+
+def run_together(*scripts: str, timeout: int = 300) -> list[subprocess.CompletedProcess]:
+    """Start every script in its own Python process at once; wait for all of them."""
+    procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(s)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for s in scripts]
+    done = []
+    for p in procs:
+        out, err = p.communicate(timeout=timeout)
+        done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    for d in done:
+        assert d.returncode == 0, d.stderr
+    return done
+
+
+def test_two_processes_make_the_same_synthetic_data_once(tmp_path):
+    script = f"""
+        from asal.synthetic import ensure_synthetic
+        ensure_synthetic({str(tmp_path)!r}, "synth_tiles")
+    """
+    done = run_together(script, script)
+    waited = [d for d in done if "Waiting for another process that is building" in d.stderr]
+    assert len(waited) == 1                              # one built, the other waited
+    assert "\n" not in waited[0].stderr.strip()          # in one sentence
+    manifest = pd.read_csv(tmp_path / "synth_tiles" / "manifest.csv")
+    assert all((tmp_path / p).exists() for p in manifest.path) and len(manifest) == 200
+    assert not list(tmp_path.glob(".synth_tiles.partial"))
+
+
+def test_two_labelers_at_once_lose_no_label(synth_root, tmp_path):
+    keys = [pool_key(p) for p in list_split(synth_root, "synth_fabric", "train")[0]]
+    path = tmp_path / "labels.csv"
+
+    def labeler(part):
+        return f"""
+            from asal.oracle import set_labels
+            keys = {keys!r}
+            for k in keys[{part}::2]:
+                set_labels({str(path)!r}, {{k: {part}}}, keys)
+        """
+    run_together(labeler(0), labeler(1))
+    labels = read_labels(path, keys)
+    assert len(labels) == len(keys)
+    assert all(labels[k] == i % 2 for i, k in enumerate(keys))
+
+
+def test_two_runs_of_one_folder_wait_for_each_other(synth_root, tmp_path):
+    script = f"""
+        from asal.config import resolve
+        from asal.loop import run_active_learning
+        cfg = resolve(category="synth_fabric", data_root={str(synth_root)!r},
+                      runs_root={str(tmp_path)!r}, image_size=32, cycles=3, epochs=2,
+                      device="cpu", pretrained="none", freeze_body=False, init="random",
+                      batches_dir={str(tmp_path / "batches")!r})
+        result = run_active_learning(cfg, progress=False)
+        print(result.cycles.auroc.iloc[-1], len(result.labeled))
+    """
+    folder = tmp_path / "batches"
+    folder.mkdir()
+    paths = [pool_key(p) for p in list_split(synth_root, "synth_fabric", "train")[0]]
+    for b in range(5):
+        (folder / f"batch{b}.txt").write_text("\n".join(paths[b::5]))
+    done = run_together(script, script)
+    assert sum("Waiting for another process that is running" in d.stderr for d in done) == 1
+    assert done[0].stdout == done[1].stdout                    # the second took the first's

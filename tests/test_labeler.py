@@ -1,0 +1,83 @@
+"""05's labeler without a browser: clicks, keys and back give labels.csv; a session resumes."""
+
+import io
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from asal.config import resolve
+from asal.labeler import DISPLAY_PX, LabelSession, labeling_widget
+from asal.loop import al_dir, run_active_learning
+from asal.oracle import labels_path, read_to_label
+
+
+@pytest.fixture
+def asked(unlabeled_root, tmp_path):
+    """A run on the unlabeled pool that waits for the labels of its initial set."""
+    cfg = resolve(category="own", data_root=str(unlabeled_root), runs_root=str(tmp_path),
+                  image_size=32, device="cpu", cycles=2, epochs=1, pretrained="none",
+                  freeze_body=False, oracle="file", batches_dir=None)
+    folder = cfg.run_dir / "batches"
+    folder.mkdir(parents=True)
+    truth = pd.read_csv(unlabeled_root / "truth.csv")
+    for b in range(5):          # any ranking will do: the pool in file order, cut in five
+        (folder / f"batch{b}.txt").write_text("\n".join(truth.path[b * 32:(b + 1) * 32]))
+    run_active_learning(cfg, progress=False)
+    return cfg
+
+
+def labels_file(cfg):
+    return pd.read_csv(labels_path(cfg)).set_index("path").label.to_dict()
+
+
+def test_clicks_and_back_write_labels_csv_and_a_new_session_resumes(asked):
+    items = read_to_label(al_dir(asked))
+    session = LabelSession(asked)
+    assert session.items == items and len(items) == 10 and session.position == 0
+    assert session.progress() == "1 of 10 (0 labeled)"
+    session.give("good")
+    session.give("defect")
+    assert labels_file(asked) == {items[0]: "good", items[1]: "anomaly"}
+    session.back()                                     # change the second one's label
+    assert session.current == items[1] and "labeled <b>defect</b>" in session.caption()
+    session.give("good")
+    session.press("d")                                 # keys: d defect, g good, b back
+    session.press("x")                                 # no shortcut: nothing happens
+    assert labels_file(asked) == {items[0]: "good", items[1]: "good", items[2]: "anomaly"}
+    assert session.progress() == "4 of 10 (3 labeled)"
+
+    again = LabelSession(asked)                        # the tab closed and opened again
+    assert again.position == 3 and again.current == items[3]
+    for _ in range(7):
+        again.press("g")
+    assert again.done and again.current is None and "Run 03 again" in again.caption()
+    assert len(labels_file(asked)) == 10
+    # the run takes them and asks for the next one
+    result = run_active_learning(asked, progress=False)
+    assert len(result.cycles) == 1 and len(result.to_label) == 1
+    assert LabelSession(asked).items == result.to_label
+
+
+def test_the_caption_shows_rank_and_the_image_is_large(asked):
+    session = LabelSession(asked)
+    rank = pd.read_csv(al_dir(asked) / "to_label.csv")["rank"][0] + 1
+    assert f"rank {rank} of 160" in session.caption()
+    with Image.open(io.BytesIO(session.image_png())) as img:
+        assert max(img.size) == DISPLAY_PX
+
+
+def test_the_widget_buttons_and_keys_drive_the_session(asked):
+    session = LabelSession(asked)
+    box = labeling_widget(session)
+    caption, _, buttons, message = box.children
+    good, defect, back = buttons.children
+    assert "1 of 10" in caption.value
+    defect.click()
+    good.click()
+    back.click()
+    assert "2 of 10" in caption.value and "labeled <b>good</b>" in caption.value
+    box.key_events._dom_handlers({"event": "keydown", "key": "d"})
+    items = session.items
+    assert labels_file(asked) == {items[0]: "anomaly", items[1]: "anomaly"}
+    assert message.value == ""
