@@ -8,6 +8,7 @@ buttons with the keys g, d and b, and "k of n").
 
 from __future__ import annotations
 
+import html
 import io
 from pathlib import Path
 
@@ -108,7 +109,7 @@ class LabelSession:
                 return (f"All {len(self.items)} images are labeled and saved in "
                         f"{self.labels_file}. Run 03 again (same parameters) to continue.")
             return "End of the list; press back to label the images still open."
-        parts = [f"<b>{self.progress()}</b>", f"<code>{key}</code>"]
+        parts = [f"<b>{self.progress()}</b>", f"<code>{html.escape(key)}</code>"]
         if self.ranking is not None and key in self.ranking.index:
             row = self.ranking.loc[key]
             score = f"anomaly score {row['score']:.4g}, " if "score" in row else ""
@@ -163,7 +164,7 @@ def labeling_widget(session: LabelSession):
             action()
             message.value = ""
         except AsalError as err:        # e.g. labels.csv was edited into a bad state
-            message.value = f"<span style='color:#b00'>{err}</span>"
+            message.value = f"<span style='color:#b00'>{html.escape(str(err))}</span>"
         show()
 
     buttons["good"].on_click(lambda _: act(lambda: session.give("good")))

@@ -219,9 +219,10 @@ class Loop:
         used = json.loads(state.get("labels_used", "{}"))
         changed = [k for k, v in used.items() if self.known.get(k) != v]
         if changed:
-            print(f"The label of {changed[0]} (and {len(changed) - 1} more) is not the one "
-                  "this run trained with; it starts again from cycle 0 with the labels now "
-                  "given.")
+            key, names = changed[0], {0: "good", 1: "anomaly", None: "no label"}
+            print(f"The labels now given differ from those this run trained with in "
+                  f"{len(changed)} image(s) (first: {key}, {names[used[key]]} then, "
+                  f"{names[self.known.get(key)]} now); it starts again from cycle 0.")
             return
         self.pending = json.loads(state.get("pending", "null"))
         self.cycle = int(state["cycle"])

@@ -1,27 +1,47 @@
 """Two processes on one data root, one labels.csv, one run folder: no crash, nothing lost."""
 
+import contextlib
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 
 import pandas as pd
 
 from asal.data import list_split, pool_key
+from asal.io import exclusive
 from asal.oracle import read_labels
 
 
-def run_together(*scripts: str, timeout: int = 300) -> list[subprocess.CompletedProcess]:
-    """Start every script in its own Python process at once; wait for all of them."""
-    procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(s)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for s in scripts]
+def run_together(*scripts: str, hold=None, timeout: int = 300):
+    """Start every script in its own Python process at once; wait for all of them.
+
+    With `hold`, this process holds that file or folder's lock until every script has
+    said it waits for it, so the scripts meet at the lock whatever their start-up times.
+    """
+    logs = [tempfile.TemporaryFile("w+") for _ in scripts]
+    lock = exclusive(hold, "holding it for the test") if hold else contextlib.nullcontext()
+    with lock:
+        procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(s)], text=True,
+                                  stdout=subprocess.PIPE, stderr=log)
+                 for s, log in zip(scripts, logs)]
+        deadline = time.monotonic() + timeout
+        while hold and not all(_read(log).count("Waiting") for log in logs):
+            assert time.monotonic() < deadline, [_read(log) for log in logs]
+            time.sleep(0.2)
     done = []
-    for p in procs:
-        out, err = p.communicate(timeout=timeout)
-        done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    for p, log in zip(procs, logs):
+        out, _ = p.communicate(timeout=timeout)
+        done.append(subprocess.CompletedProcess(p.args, p.returncode, out, _read(log)))
     for d in done:
         assert d.returncode == 0, d.stderr
     return done
+
+
+def _read(log) -> str:
+    log.seek(0)
+    return log.read()
 
 
 def test_two_processes_make_the_same_synthetic_data_once(tmp_path):
@@ -29,10 +49,10 @@ def test_two_processes_make_the_same_synthetic_data_once(tmp_path):
         from asal.synthetic import ensure_synthetic
         ensure_synthetic({str(tmp_path)!r}, "synth_tiles")
     """
-    done = run_together(script, script)
-    waited = [d for d in done if "Waiting for another process that is building" in d.stderr]
-    assert len(waited) == 1                              # one built, the other waited
-    assert "\n" not in waited[0].stderr.strip()          # in one sentence
+    done = run_together(script, script, hold=tmp_path / "synth_tiles")
+    for d in done:                     # each waited, said so in one sentence, then found
+        assert d.stderr.startswith("Waiting for another process that is building")
+        assert d.stderr.count("\n") == 1                   # the data built, or built it
     manifest = pd.read_csv(tmp_path / "synth_tiles" / "manifest.csv")
     assert all((tmp_path / p).exists() for p in manifest.path) and len(manifest) == 200
     assert not list(tmp_path.glob(".synth_tiles.partial"))
@@ -71,6 +91,10 @@ def test_two_runs_of_one_folder_wait_for_each_other(synth_root, tmp_path):
     paths = [pool_key(p) for p in list_split(synth_root, "synth_fabric", "train")[0]]
     for b in range(5):
         (folder / f"batch{b}.txt").write_text("\n".join(paths[b::5]))
-    done = run_together(script, script)
-    assert sum("Waiting for another process that is running" in d.stderr for d in done) == 1
-    assert done[0].stdout == done[1].stdout                    # the second took the first's
+    from asal.loop import al_dir
+    from asal.config import resolve
+
+    run = al_dir(resolve(category="synth_fabric", runs_root=str(tmp_path), init="random"))
+    done = run_together(script, script, hold=run)
+    assert all("Waiting for another process that is running" in d.stderr for d in done)
+    assert done[0].stdout == done[1].stdout                # the second took the first's run

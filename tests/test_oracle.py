@@ -104,7 +104,8 @@ def test_a_changed_label_restarts_the_run(make_cfg, truth, tmp_path, capsys):
     flipped = first.labeled[0]
     set_labels(labels_path(cfg), {flipped: 1 - truth[flipped]}, truth)
     result = run_active_learning(cfg, progress=False)
-    assert "is not the one this run trained with" in capsys.readouterr().out
+    assert (f"differ from those this run trained with in 1 image(s) (first: {flipped}, "
+            in capsys.readouterr().out)
     assert result.finished and result.labels[flipped] == 1 - truth[flipped]
 
 
