@@ -43,6 +43,7 @@ from asal.strategies import PoolViews, check_names, initial_selection, query
 from asal.synthetic import ensure_synthetic
 
 CHECKPOINT = "checkpoint.pt"
+NEXT_TO_LABEL = "next_to_label.csv"     # oracle file: what to label after the last cycle
 METRICS = ("accuracy", "balanced_accuracy", "auroc", "ap")
 # Parameters that change the numbers of a run; a checkpoint made with others is not resumed.
 RUN_KEYS = ("category", "image_size", "grayscale", "init", "per_batch", "n_batches", "query",
@@ -357,6 +358,7 @@ class Loop:
         if self.cycle >= cfg.cycles and not complete:
             self.write_outputs()       # finished before, but files were removed since
         if self.cycle < cfg.cycles:
+            (self.out / NEXT_TO_LABEL).unlink(missing_ok=True)     # of an earlier, shorter run
             self.pool_images = self.pool.images.to(self.device)
             if self.test is not None:
                 self.test_images = self.test.images.to(self.device)
@@ -376,10 +378,39 @@ class Loop:
                     break
             bar.close()
         self.ask_for_labels()
+        if cfg.oracle == "file" and self.cycle >= cfg.cycles \
+                and not (self.out / NEXT_TO_LABEL).exists():
+            self.write_next_to_label()
         trained = self.trained_on()
         return LoopResult(self.out, pd.DataFrame(self.epoch_rows),
                           pd.DataFrame(self.cycle_rows), [self.keys[i] for i in trained],
                           self.pool, self.timing, self.labels_used(), self.waiting, cfg.cycles)
+
+    def write_next_to_label(self):
+        """The unlabeled rest of the pool, least confident first: what to label next.
+
+        The finished classifier's class probabilities (p_defect, confidence) for every
+        image it has no label for, beside the anomaly score and rank. More labels: raise
+        `cycles` and run 03 again; it replays the cycles with the labels it has and asks
+        only for the new ones.
+        """
+        cfg, device = self.cfg, self.device
+        model = _fresh_model(cfg, self.weights, self.cycle, device)
+        model.load_state_dict(self.model_state)
+        taken = set(self.labeled)
+        rest = [i for i in range(len(self.pool)) if i not in taken]
+        norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
+        logits = predict_logits(model, self.pool.images[rest].to(device), norm, Timer(device))
+        prob = query_probabilities(logits, cfg.protocol)
+        frame = pd.DataFrame({"path": [self.keys[i] for i in rest],
+                              "p_defect": prob[:, 1].numpy(),
+                              "confidence": prob.max(dim=1).values.numpy()})
+        frame = frame.sort_values(["confidence", "path"], kind="mergesort")
+        write_csv(self.out / NEXT_TO_LABEL,
+                  frame.merge(ranking(source_dir(cfg)), on="path", how="left"))
+        print(f"Finished: the classifier is in {self.out / 'model.pt'}; the {len(rest)} images "
+              f"it has no label for, least confident first (what to label next), are in "
+              f"{self.out / NEXT_TO_LABEL}.")
 
     def ask_for_labels(self):
         """Write to_label.csv and say what to do, or remove a stale one once it is answered."""

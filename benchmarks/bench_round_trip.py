@@ -87,6 +87,10 @@ def main():
           f"{total:.0f} s of machine time in all; final test AUROC "
           f"{cycles.auroc.iloc[-1]:.3f}, {int(cycles.n_anomalies.iloc[-1])} defects among "
           f"{int(cycles.n_labels.iloc[-1])} labels")
+    following = pd.read_csv(run_folder / "next_to_label.csv")
+    defects = following.path.head(10).map(truth).sum()
+    print(f"next_to_label.csv: {len(following)} images; {defects} defects among its first 10 "
+          f"(the pool's rest holds {following.path.map(truth).sum()})")
     print(f"scratch folder: {scratch}")
 
 

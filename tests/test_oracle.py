@@ -73,6 +73,19 @@ def test_file_oracle_run_equals_the_folders_run(make_cfg, truth, tmp_path):
     asked = [k for r in rounds for k in r]
     assert len(set(asked)) == len(asked)
     assert asked == (al_dir(cfg) / "labeled.txt").read_text().split() == result.labeled
+    # and what to label next: the rest of the pool, least confident first
+    following = pd.read_csv(al_dir(cfg) / "next_to_label.csv")
+    assert sorted(following.path) == sorted(set(truth) - set(asked))
+    assert following.confidence.is_monotonic_increasing
+    assert following.confidence.between(0.5, 1).all() and {"score", "rank"} <= set(following)
+
+
+def test_more_cycles_ask_only_for_the_new_images(make_cfg, truth, tmp_path):
+    cfg = make_cfg(tmp_path, oracle="file")
+    first, _ = answer_rounds(cfg, truth)
+    more, result = answer_rounds(make_cfg(tmp_path, oracle="file", cycles=6), truth)
+    assert [len(r) for r in more] == [1, 1]       # cycles 4 and 5; the rest were known
+    assert result.labeled[:13] == [k for r in first for k in r]
 
 
 def test_a_stop_says_how_many_and_how(make_cfg, truth, tmp_path, capsys):
