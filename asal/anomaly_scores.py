@@ -153,11 +153,9 @@ def run_draem(cfg: Config, progress: bool = True, stop_after: int | None = None)
 
 def _scores_frame(split: Split, scores) -> pd.DataFrame:
     """path, score, label; the label column is empty where the label is unknown."""
-    labels = pd.array(split.labels.numpy(), dtype="Int64")
-    labels[labels < 0] = pd.NA
     return pd.DataFrame({"path": split.keys(),
                          "score": np.asarray(scores, dtype=np.float64),
-                         "label": labels})
+                         "label": split.label_column()})
 
 
 def write_outputs(cfg, out, pool, pool_scores, test, test_scores, metrics, device,

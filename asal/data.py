@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
@@ -55,6 +56,12 @@ class Split:
     def labeled(self) -> bool:
         """Whether every image's label is known (from its folder)."""
         return bool((self.labels != UNKNOWN).all())
+
+    def label_column(self) -> pd.arrays.IntegerArray:
+        """The labels for a CSV column: 0 / 1, empty (NA) where unknown."""
+        labels = pd.array(self.labels.numpy(), dtype="Int64")
+        labels[labels == UNKNOWN] = pd.NA
+        return labels
 
     def keys(self) -> list[str]:
         """The images' pool keys (see pool_key), in order."""

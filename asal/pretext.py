@@ -313,10 +313,8 @@ def _run_pretext(cfg: Config, settings: PretextSettings, out: Path, progress: bo
     quality = measure(model, settings, pool, test, norm, device)
     if settings.task == "rotation":
         losses = rotation_losses(model, pool.images, norm)
-        labels = pd.array(pool.labels.numpy(), dtype="Int64")
-        labels[labels < 0] = pd.NA                  # unknown in an unlabeled pool
         write_csv(out / ROTATION_SCORES, pd.DataFrame(
-            {"path": pool.keys(), "score": losses, "label": labels}))
+            {"path": pool.keys(), "score": losses, "label": pool.label_column()}))
     history = pd.DataFrame(record["history"])
     backbone = backbone_state(model)
     metrics = {"category": cfg.category, "task": settings.task, "fingerprint": fingerprint,
