@@ -4,6 +4,7 @@ pretext-spread | check-reproduction | premise | waiting-for-labels ...`."""
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ def _prepare_mvtec(args):
 
 
 def _make_synthetic(args):
+    from asal.io import write_bytes
     from asal.synthetic import CATEGORIES, contact_sheet, make_synthetic
 
     start = time.perf_counter()
@@ -32,11 +34,13 @@ def _make_synthetic(args):
         print(f"{cat}: {len(frame)} images, {int(frame.label.sum())} anomalies "
               f"-> {Path(args.dest) / cat}")
     print(f"made in {time.perf_counter() - start:.1f} s")
-    if args.sheet:
+    sheet = Path(args.dest) / "samples.png" if args.sheet is None else args.sheet
+    if sheet:
         fig = contact_sheet(args.dest, list(result))
-        Path(args.sheet).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.sheet, dpi=110)
-        print(f"contact sheet: {args.sheet}")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110)
+        write_bytes(sheet, buffer.getvalue())
+        print(f"contact sheet: {sheet}")
 
 
 def _draem_spread(args):
@@ -106,7 +110,12 @@ def _premise(args):
 def _waiting_for_labels(args):
     from asal.oracle import read_to_label
 
-    asked = read_to_label(args.run_folder)
+    folder = args.run_folder
+    if not (folder / "config.json").is_file():
+        why = "does not exist" if not folder.exists() else "holds no config.json"
+        raise AsalError(f"{folder} {why}, so it is not an active-learning run folder; give "
+                        "runs/<exp>/<category>/al/<init>/seed<k> of a run of 03.")
+    asked = read_to_label(folder)
     if not asked:
         return 0
     print(f"{args.run_folder} waits for {len(asked)} label{'s' * (len(asked) > 1)} (listed in "
@@ -115,69 +124,87 @@ def _waiting_for_labels(args):
     return 1
 
 
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default, unless its help already says what it is."""
+
+    def _get_help_string(self, action):
+        if action.default is None or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _subcommand(sub, name: str, text: str, run) -> argparse.ArgumentParser:
+    """A subcommand whose --help shows every option's default."""
+    p = sub.add_parser(name, help=text, description=text, formatter_class=_Defaults)
+    p.set_defaults(run=run)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m asal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("prepare-mvtec", help="merge and split MVTec AD into the ASAL layout")
+    p = _subcommand(sub, "prepare-mvtec", "merge and split MVTec AD into the ASAL layout",
+                    _prepare_mvtec)
     p.add_argument("src", help="the unpacked MVTec AD folder (holds bottle/, cable/, ...)")
-    p.add_argument("--dest", default="data")
-    p.add_argument("--categories", nargs="+")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--dest", default="data", help="the data root to write the categories to")
+    p.add_argument("--categories", nargs="+", metavar="NAME",
+                   help="categories to prepare (default: all 15)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
+    p.add_argument("--test-fraction", type=float, default=0.2,
+                   help="share of every category held out as the test split")
     p.add_argument("--force", action="store_true", help="replace a different earlier split")
-    p.set_defaults(run=_prepare_mvtec)
 
-    p = sub.add_parser("make-synthetic", help="write the built-in synthetic defect dataset")
-    p.add_argument("--dest", default="data")
-    p.add_argument("--categories", nargs="+")
+    p = _subcommand(sub, "make-synthetic", "write the built-in synthetic defect dataset",
+                    _make_synthetic)
+    p.add_argument("--dest", default="data", help="the data root to write the categories to")
+    p.add_argument("--categories", nargs="+", metavar="NAME",
+                   help="categories to make (default: all three)")
     p.add_argument("--n-images", type=int, default=200, help="images per category")
-    p.add_argument("--anomaly-ratio", type=float, default=0.2)
-    p.add_argument("--size", type=int, default=128)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sheet", default="figures/synthetic/samples.png",
-                   help="where to save the contact sheet ('' for none)")
-    p.set_defaults(run=_make_synthetic)
+    p.add_argument("--anomaly-ratio", type=float, default=0.2,
+                   help="share of defective images")
+    p.add_argument("--size", type=int, default=128, help="image side in pixels")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same files")
+    p.add_argument("--sheet", help="where to save a contact sheet of samples, '' for none "
+                                   "(default: DEST/samples.png)")
 
-    p = sub.add_parser("draem-spread", help="DRAEM's AUROCs over more seeds, for the "
-                                            "tolerances of check-reproduction")
-    p.add_argument("--profile", default="synthetic")
+    p = _subcommand(sub, "draem-spread", "DRAEM's AUROCs over more seeds, for the tolerances "
+                                         "of check-reproduction", _draem_spread)
+    p.add_argument("--profile", default="synthetic", help="the experiment's params profile")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2],
                    help="seeds besides the experiment's own run")
     p.add_argument("--jobs", type=int, default=2, help="runs at once, one thread each")
-    p.set_defaults(run=_draem_spread)
 
-    p = sub.add_parser("pretext-spread", help="the classifier's numbers with pretext networks "
-                                              "of other seeds, for the tolerances")
-    p.add_argument("--profile", default="synthetic")
+    p = _subcommand(sub, "pretext-spread", "the classifier's numbers with pretext networks of "
+                                           "other seeds, for the tolerances", _pretext_spread)
+    p.add_argument("--profile", default="synthetic", help="the experiment's params profile")
     p.add_argument("--pretext-seeds", type=int, nargs="+", default=[1, 2],
                    help="pretext seeds besides the experiment's own")
     p.add_argument("--jobs", type=int, default=2, help="categories x seeds at once")
     p.add_argument("--scratch", help="keep the scratch runs here (default: a temporary "
                                      "folder)")
-    p.set_defaults(run=_pretext_spread)
 
-    p = sub.add_parser("check-reproduction", help="compare rebuilt tables with the "
-                                                  "committed ones, cell by cell")
-    p.add_argument("--profile", default="synthetic")
+    p = _subcommand(sub, "check-reproduction", "compare rebuilt tables with the committed "
+                                               "ones, cell by cell", _check_reproduction)
+    p.add_argument("--profile", default="synthetic", help="the experiment's params profile")
     p.add_argument("--figures", help="the rebuilt tables (default: figures/<exp>/)")
     p.add_argument("--reference", help="a folder with the committed tables (default: "
                                        "the same files at git HEAD)")
-    p.set_defaults(run=_check_reproduction)
 
-    p = sub.add_parser("premise", help="defects in ASAL's initial set vs a random one, from "
-                                       "a ranking folder alone (labels in the paths)")
+    p = _subcommand(sub, "premise", "defects in ASAL's initial set vs a random one, from a "
+                                    "ranking folder alone (labels in the paths)", _premise)
     p.add_argument("rankings", help="a folder of <category>/batch0.txt .. files (the "
                                     "paper's loss_batch/anomaly_scores_draem, or runs/<exp>)")
-    p.add_argument("--per-batch", type=int, default=2)
+    p.add_argument("--per-batch", type=int, default=2,
+                   help="images ASAL takes from the top of every batch")
     p.add_argument("--out", help="write the table to this CSV (and a .md beside it)")
-    p.add_argument("--source", help="the rankings' origin, named in the table's caption")
-    p.set_defaults(run=_premise)
+    p.add_argument("--source", help="the rankings' origin, named in the table's caption "
+                                    "(default: the rankings folder)")
 
-    p = sub.add_parser("waiting-for-labels", help="exit 1, saying so, when an active-learning "
-                                                  "run waits for labels (oracle: file)")
+    p = _subcommand(sub, "waiting-for-labels", "exit 1, saying so, when an active-learning "
+                                               "run waits for labels (oracle: file)",
+                    _waiting_for_labels)
     p.add_argument("run_folder", type=Path, help="runs/<exp>/<category>/al/<init>/seed<k>")
-    p.set_defaults(run=_waiting_for_labels)
     return parser
 
 

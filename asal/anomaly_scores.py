@@ -23,10 +23,12 @@ from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from asal.config import Config
-from asal.data import Split, has_masks, load_masks, load_split, load_test, pool_key
+from asal.csvfile import read_rows
+from asal.data import (Split, expected_key_form, has_masks, key_in_pool, load_masks,
+                       load_split, load_test)
 from asal.draem import FitSettings, check_image_size, fit, score
 from asal.errors import AsalError
-from asal.io import atomic_write, exclusive, write_csv, write_json
+from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
 from asal.runtime import configure, pick_device, provenance
 from asal.synthesis import anomaly_source
 from asal.synthetic import ensure_synthetic
@@ -160,18 +162,19 @@ def _scores_frame(split: Split, scores) -> pd.DataFrame:
 
 def write_outputs(cfg, out, pool, pool_scores, test, test_scores, metrics, device,
                   history, model):
+    """Every output of stage 01 as one set (asal/io.py: write_set)."""
     prov = provenance(device)
     metrics = {**metrics, **prov, "parameters": dict(cfg)}
-    write_csv(out / "scores.csv", _scores_frame(pool, pool_scores))
+    files = {"scores.csv": csv_text(_scores_frame(pool, pool_scores)),
+             "config.json": json_text({**dict(cfg), **prov}),
+             "metrics.json": json_text(metrics)}
     if test_scores is not None:
-        write_csv(out / "test_scores.csv", _scores_frame(test, test_scores))
+        files["test_scores.csv"] = csv_text(_scores_frame(test, test_scores))
     if len(history):
-        write_csv(out / "loss.csv", history)
+        files["loss.csv"] = csv_text(history)
     if model is not None:
-        with atomic_write(out / "model.pt", "wb") as f:
-            torch.save(model.state_dict(), f)
-    write_json(out / "config.json", {**dict(cfg), **prov})
-    write_json(out / "metrics.json", metrics)   # last: its presence marks a finished stage
+        files["model.pt"] = torch_bytes(model.state_dict())
+    write_set(out, files)
 
 
 def import_scores(cfg: Config) -> ScoreRun:
@@ -183,19 +186,7 @@ def import_scores(cfg: Config) -> ScoreRun:
     if not csv.exists():
         raise AsalError(f"scores_csv {csv} does not exist; give a CSV with columns path and "
                         "score.")
-    given = pd.read_csv(csv)
-    if not {"path", "score"} <= set(given.columns):
-        raise AsalError(f"{csv} needs the columns 'path' and 'score', it has "
-                        f"{list(given.columns)}.")
-    given = given.assign(key=given.path.map(pool_key)).set_index("key")
-    keys = pool.keys()
-    missing = [k for k in keys if k not in given.index]
-    if missing:
-        raise AsalError(f"{csv} has no score for {len(missing)} pool images (first: "
-                        f"{missing[0]}); score every image of {cfg.category}/train.")
-    scores = pd.to_numeric(given.loc[keys, "score"], errors="coerce").to_numpy()
-    if np.isnan(scores).any():
-        raise AsalError(f"{csv} holds scores that are not numbers; fix the 'score' column.")
+    scores = read_given_scores(csv, pool.keys(), cfg.data_root, cfg.category)
     metrics = {"category": cfg.category, "train_on": cfg.train_on, "source": str(csv),
                "pool_image_auroc": _auroc(pool.labels, scores) if pool.labeled else None,
                "test_image_auroc": None}
@@ -204,6 +195,34 @@ def import_scores(cfg: Config) -> ScoreRun:
     out = scores_dir(cfg)
     write_outputs(cfg, out, pool, scores, None, None, metrics, device, pd.DataFrame(), None)
     return ScoreRun(out, pool, None, scores, None, metrics, pd.DataFrame())
+
+
+def read_given_scores(csv: Path, keys: list[str], data_root, category: str) -> np.ndarray:
+    """The scores of a user's CSV (path, score) in pool order; every row checked."""
+    pool, given, line_of = set(keys), {}, {}
+    for n, row in read_rows(csv, ("path", "score")):
+        where = f"Line {n} of {csv}"
+        key = key_in_pool(row["path"], data_root, pool)
+        if key is None:
+            raise AsalError(f"{where} names '{row['path']}', which is not an image of "
+                            f"{category}/train; a path is {expected_key_form(pool)}: "
+                            "correct it or delete the line.")
+        if key in given:
+            raise AsalError(f"{where} scores '{key}' a second time (line {line_of[key]} did "
+                            "first); keep one row per image.")
+        try:
+            value = float(row["score"])
+        except ValueError:
+            value = None
+        if value is None or not np.isfinite(value):
+            raise AsalError(f"{where} gives '{key}' the score '{row['score']}'; every score "
+                            "must be a finite number.")
+        given[key], line_of[key] = value, n
+    missing = [k for k in keys if k not in given]
+    if missing:
+        raise AsalError(f"{csv} has no score for {len(missing)} pool images (first: "
+                        f"{missing[0]}); score every image of {category}/train.")
+    return np.array([given[k] for k in keys], dtype=np.float64)
 
 
 def run_scores(cfg: Config, progress: bool = True) -> ScoreRun:

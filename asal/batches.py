@@ -2,8 +2,9 @@
 
 The files keep the paper's format: one image path per line, highest score first
 (batch.txt for the whole pool, batch0.txt .. batch{K-1}.txt for the batches). Scores are
-sorted as numbers, high to low, ties broken by path: the published PT4AL rankings were
-sorted as text, which puts 9.1e-05 above 0.5.
+sorted as numbers, high to low (the published PT4AL rankings were sorted as text, which
+puts 9.1e-05 above 0.5), ties label-blind (asal/order.py): a tie broken by path would put
+`train/anomaly/` before `train/good/`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import pandas as pd
 from asal.config import Config
 from asal.data import pool_key
 from asal.errors import AsalError
-from asal.io import write_csv, write_text
+from asal.io import csv_text, exclusive, write_set
+from asal.order import blind_order
 
 
-def sort_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Rows ordered by numeric score, high to low, then by path; with a 0-based rank."""
+def sort_scores(scores: pd.DataFrame, salt: int = 0) -> pd.DataFrame:
+    """Rows ordered by numeric score, high to low, ties label-blind; with a 0-based rank."""
     frame = scores.copy()
     frame["score"] = pd.to_numeric(frame["score"], errors="raise").astype(float)
-    frame = frame.sort_values(["score", "path"], ascending=[False, True], kind="mergesort")
+    frame = frame.iloc[blind_order(frame.score, frame.path.tolist(), salt)]
     return frame.reset_index(drop=True).assign(rank=lambda f: f.index)
 
 
@@ -62,17 +64,15 @@ def ranking(folder) -> pd.DataFrame:
 
 
 def write_batches(out: Path, frame: pd.DataFrame):
-    """batch.txt, batch0.txt .. and batches.csv; every file written whole or not at all."""
+    """batch.txt, batch0.txt .. and batches.csv, as one set: the folder holds the old set
+    or the new one, never a mix (no stale batch files of an earlier, larger K either)."""
     k = int(frame.batch.max()) + 1
-    write_text(out / "batch.txt", "".join(f"{p}\n" for p in frame.path))
+    files = {"batch.txt": "".join(f"{p}\n" for p in frame.path)}
     for b in range(k):
-        write_text(out / f"batch{b}.txt", "".join(f"{p}\n" for p in frame.path[frame.batch == b]))
-    for stale in out.glob("batch*.txt"):           # files of an earlier, larger K
-        m = re.fullmatch(r"batch(\d+)\.txt", stale.name)
-        if m and int(m.group(1)) >= k:
-            stale.unlink(missing_ok=True)
+        files[f"batch{b}.txt"] = "".join(f"{p}\n" for p in frame.path[frame.batch == b])
     columns = [c for c in ("path", "score", "rank", "batch", "label") if c in frame]
-    write_csv(out / "batches.csv", frame[columns])
+    files["batches.csv"] = csv_text(frame[columns])
+    write_set(out, files, keep_others=False)
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -141,5 +141,6 @@ def make_batches(cfg: Config) -> pd.DataFrame:
         frame = split_batches(sort_scores(scores), cfg.n_batches)
         frame["label"] = frame.path.map(truth)
     frame["label"] = frame.label.astype("Int64")
-    write_batches(batches_dir(cfg), frame)
+    with exclusive(batches_dir(cfg), f"writing the batches of {cfg.category}"):
+        write_batches(batches_dir(cfg), frame)
     return frame

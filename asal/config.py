@@ -245,6 +245,15 @@ def load_profile(path: Path) -> dict:
     return validate(raw, where=str(path))
 
 
+def shown(path) -> str:
+    """A path as a message shows it: relative to the project folder when inside it."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _resolve_path(value: str) -> str:
     path = Path(os.path.expanduser(value))
     return str(path if path.is_absolute() else PROJECT_ROOT / path)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,9 @@ from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 
 from asal.config import MVTEC_CATEGORIES
+from asal.csvfile import nfc
 from asal.errors import AsalError
-from asal.io import atomic_write
+from asal.io import write_torch
 
 SPLITS = ("train", "test")
 CLASSES = ("good", "anomaly")          # index = label
@@ -38,7 +40,7 @@ UNKNOWN = -1                           # the label of its images
 MASK_DIR = "ground_truth"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 MVTEC_URL = "https://www.mvtec.com/company/research/datasets/mvtec-ad"
-CACHE_VERSION = 1
+CACHE_VERSION = 2           # 2: the original image sizes are kept too
 
 
 @dataclass
@@ -73,15 +75,44 @@ class Split:
 
 
 def pool_key(path) -> str:
-    """<category>/<split>/<class>/<file>: how an image is named in every output.
+    """<category>/<split>/<class>/<file>: how an image is named in every output (NFC).
 
     It is the same for `data/...`, absolute paths and the paper's `./DATA/...` lines.
     """
-    parts = Path(str(path).strip()).parts
+    parts = Path(nfc(str(path).strip())).parts
     if len(parts) < 4:
         raise AsalError(f"Path '{path}' is not in the ASAL layout "
                         "<category>/<split>/<good|anomaly>/<file>.")
     return "/".join(parts[-4:])
+
+
+def key_in_pool(text: str, data_root, pool: set[str]) -> str | None:
+    """The pool key a path written in a CSV names, or None when it names no pool image.
+
+    Accepted: the key itself (as in to_label.csv and batch*.txt), or the key under the
+    data root (its path as given or absolute), under `data/` (the default root) or under
+    `DATA/` (the original code's, `./DATA/<key>`). A path elsewhere that only ends like a
+    pool image (another copy of the data) is not this pool's image.
+    """
+    text = nfc(text.strip())
+    if text in pool:
+        return text
+    path = Path(text)
+    if len(path.parts) <= 4:
+        return None
+    root = Path(data_root)
+    prefix = path.parents[3]
+    candidates = {root, root.resolve(), Path("data"), Path("DATA")}
+    if not path.is_absolute():
+        candidates |= {Path(os.path.relpath(root.resolve()))}
+    key = "/".join(path.parts[-4:])
+    return key if prefix in candidates and key in pool else None
+
+
+def expected_key_form(pool) -> str:
+    """How a CSV must name an image, with an example from the pool."""
+    example = next(iter(sorted(pool)), "<category>/train/<folder>/<file>")
+    return f"a pool key such as '{example}' (as in to_label.csv)"
 
 
 def missing_category_message(data_root: Path, category: str) -> str:
@@ -98,8 +129,21 @@ def missing_category_message(data_root: Path, category: str) -> str:
 
 
 def _images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*") if p.is_file()
-                  and p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+    files = sorted(p for p in folder.glob("*") if p.is_file()
+                   and p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+    for p in files:
+        check_file_name(p)
+    return files
+
+
+def check_file_name(path: Path) -> None:
+    """Refuse a name that the line-based batch and label files cannot hold."""
+    name = path.name
+    if name != name.strip() or any(unicodedata.category(c)[0] == "C" for c in name):
+        raise AsalError(f"The file name {name!r} in {path.parent} holds a line break, a tab "
+                        "or another control character, or starts or ends with a space, "
+                        "which the batch and label files (one path per line) cannot hold; "
+                        "rename the file.")
 
 
 def pool_is_unlabeled(data_root, category: str) -> bool:
@@ -182,8 +226,30 @@ def mask_path(image_path: Path) -> Path:
     return image_path.parent.parent / MASK_DIR / image_path.name
 
 
+def image_size_of(path: Path) -> tuple[int, int]:
+    """(width, height) from the file's header, without decoding it."""
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
+        raise AsalError(f"Cannot read image {path} ({err}); replace or delete the file and "
+                        "run again.") from None
+
+
+def report_non_square(paths, sizes, size: int, where: str) -> None:
+    """The policy for images that are not square, said once per split: they are resized to
+    size x size (stretched), not cropped, so no defect near an edge is cut away."""
+    odd = [(p, s) for p, s in zip(paths, sizes) if s[0] != s[1]]
+    if odd:
+        (first, (w, h)) = odd[0]
+        print(f"{len(odd)} of the {len(paths)} images of {where} are not square (first: "
+              f"{Path(first).name}, {w} x {h} px); each is resized to {size} x {size} px, "
+              "stretched rather than cropped so that no defect near an edge is cut away.")
+
+
 def decode_image(path: Path, size: int, grayscale: bool = False) -> np.ndarray:
-    """One image as (3, size, size) uint8 RGB; gray, RGBA and 16-bit inputs included."""
+    """One image as (3, size, size) uint8 RGB; gray, RGBA and 16-bit inputs included.
+    A non-square image is stretched to the square (see report_non_square)."""
     try:
         with Image.open(path) as img:
             img.load()
@@ -241,8 +307,7 @@ def _cached(cache_dir: Path, stem: str, key: str, build):
     cache_dir.mkdir(parents=True, exist_ok=True)
     for old in cache_dir.glob(f"{stem}-*.pt"):
         old.unlink(missing_ok=True)   # stale entries of the same split and size
-    with atomic_write(target, "wb") as f:
-        torch.save(value, f)
+    write_torch(target, value)
     return value
 
 
@@ -255,7 +320,9 @@ def load_split(data_root, category: str, split: str, size: int,
 
     def build():
         images = torch.from_numpy(decode_many(paths, decode_image, size, grayscale))
-        return {"images": images, "labels": torch.tensor(labels, dtype=torch.long)}
+        sizes = [image_size_of(p) for p in paths]
+        return {"images": images, "labels": torch.tensor(labels, dtype=torch.long),
+                "sizes": torch.tensor(sizes, dtype=torch.long).reshape(-1, 2)}
 
     if cache:
         key = _cache_key(paths, size, grayscale, "images")
@@ -263,6 +330,7 @@ def load_split(data_root, category: str, split: str, size: int,
         value = _cached(Path(data_root) / category / ".cache", stem, key, build)
     else:
         value = build()
+    report_non_square(paths, value["sizes"].tolist(), size, f"{category}/{split}")
     return Split(value["images"], value["labels"], [str(p) for p in paths])
 
 

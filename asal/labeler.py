@@ -45,7 +45,7 @@ class LabelSession:
                             f"is not in the pool of {cfg.category}; run 03 again to renew it.")
         # anomaly score and rank, as 02 wrote them (a run that asks for nothing needs none)
         self.ranking = ranking(source_dir(cfg)).set_index("path") if self.items else None
-        self.labels = read_labels(self.labels_file, self.pool_keys)
+        self.labels = read_labels(self.labels_file, self.pool_keys, cfg.data_root)
         self.position = self.first_unlabeled()
 
     # ----------------------------------------------------------------- where the person is
@@ -78,7 +78,7 @@ class LabelSession:
         if self.current is None:
             return
         self.labels = set_labels(self.labels_file, {self.current: LABEL_OF[label]},
-                                 self.pool_keys)
+                                 self.pool_keys, self.cfg.data_root)
         self.position += 1
 
     def back(self):
@@ -102,13 +102,15 @@ class LabelSession:
         key = self.current
         if key is None:
             if not self.items:
-                return (f"Nothing to label for {self.cfg.category} ({self.cfg.init}, seed "
-                        f"{self.cfg.seed}): the run asks for no image. Run 03 to see what it "
-                        "needs next.")
-            if self.done:
-                return (f"All {len(self.items)} images are labeled and saved in "
+                text = (f"Nothing to label for {self.cfg.category} ({self.cfg.init}, seed "
+                        f"{self.cfg.seed}): the run asks for no image. Run 03 to see what "
+                        "it needs next.")
+            elif self.done:
+                text = (f"All {len(self.items)} images are labeled and saved in "
                         f"{self.labels_file}. Run 03 again (same parameters) to continue.")
-            return "End of the list; press back to label the images still open."
+            else:
+                text = "End of the list; press back to label the images still open."
+            return html.escape(text)            # HTML: names and paths are text, not markup
         parts = [f"<b>{self.progress()}</b>", f"<code>{html.escape(key)}</code>"]
         if self.ranking is not None and key in self.ranking.index:
             row = self.ranking.loc[key]

@@ -32,9 +32,10 @@ from asal.batches import check_against_pool, ranking, read_batches, source_dir
 from asal.config import Config
 from asal.data import Split, load_split, load_test
 from asal.errors import AsalError
-from asal.io import atomic_write, exclusive, write_csv, write_json, write_text
+from asal.io import csv_text, exclusive, json_text, torch_bytes, write_csv, write_set
 from asal.learner import (Normalizer, Timer, build_resnet18, evaluate, predict_logits,
                           train_epoch)
+from asal.order import blind_order
 from asal.oracle import TO_LABEL_CSV, known_labels, labels_path, write_to_label
 from asal.pretext import (ROTATION_SCORES, SELF_SUPERVISED, backbone_path, pool_features,
                           pretext_dir, run_pretext)
@@ -118,7 +119,9 @@ def check_budget(cfg: Config, pool_size: int, n_init: int):
 def _fingerprint(cfg: Config, batches, pool: Split, initial: list[str]) -> str:
     # pool keys, not paths: a run resumes wherever the data root has moved to; the initial
     # set too, since a baseline's pick also depends on a pretext network
-    text = json.dumps([{k: cfg[k] for k in RUN_KEYS}, batches, pool.keys(), initial],
+    # not `cycles`: a run with more cycles continues the shorter one it finds
+    text = json.dumps([{k: cfg[k] for k in RUN_KEYS if k != "cycles"}, batches, pool.keys(),
+                       initial],
                       sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
@@ -199,24 +202,57 @@ class Loop:
         return PoolViews(self.pool.keys(), features, rotation_scores)
 
     # ------------------------------------------------------------------ save / resume
-    def save(self):
+    def checkpoint(self) -> bytes:
         state = {"fingerprint": self.fingerprint, "cycle": self.cycle,
                  "labeled": torch.tensor(self.labeled), "generator": self.gen.get_state(),
                  "model": self.model_state, "epoch_rows": json.dumps(self.epoch_rows),
                  "cycle_rows": json.dumps(self.cycle_rows), "timing": json.dumps(self.timing),
                  "pending": json.dumps(self.pending),
                  "labels_used": json.dumps(self.labels_used())}
-        with atomic_write(self.out / CHECKPOINT, "wb") as f:
-            torch.save(state, f)
+        return torch_bytes(state)
+
+    def save(self):
+        """The state alone (a query that waits for labels), with the run's config.json."""
+        write_set(self.out, {CHECKPOINT: self.checkpoint(), "config.json": self.config_text})
+
+    def check_folder(self):
+        """Refuse a folder that holds a run made with other parameters (RUN_KEYS): it is
+        never written over; a run with more cycles continues the one it finds."""
+        path = self.out / "config.json"
+        if not path.exists():
+            return
+        made = json.loads(path.read_text())
+        differ = [k for k in RUN_KEYS if k != "cycles" and made.get(k) != self.cfg[k]]
+        if made.get("batches_dir") != self.cfg.batches_dir:
+            differ.append("batches_dir")
+        if differ:
+            key = differ[0]
+            raise AsalError(f"{self.out} holds a run made with {key}={made.get(key)!r}, and "
+                            f"this one asks for {key}={self.cfg.get(key)!r}; pass -p exp "
+                            "<name> to run it in an experiment folder of its own, or delete "
+                            f"{self.out} to replace that run.")
+        cycles = self.out / "metrics_cycle.csv"
+        done = len(pd.read_csv(cycles)) if cycles.exists() else 0
+        if done > self.cfg.cycles:
+            raise AsalError(f"{self.out} holds a run of {done} cycles, and this one asks for "
+                            f"cycles={self.cfg.cycles}; its first {self.cfg.cycles} rows are "
+                            f"that run's, so read them there, or pass cycles >= {done}.")
 
     def resume(self):
         """Continue from the last finished cycle of an earlier run with the same parameters."""
+        self.check_folder()
         path = self.out / CHECKPOINT
         if not path.exists():
+            if (self.out / "metrics_cycle.csv").exists():
+                print(f"{self.out} holds no checkpoint (they are not committed): its cycles "
+                      "are run again from cycle 0, to the same numbers on the same CPU.")
             return
         state = torch.load(path, map_location="cpu", weights_only=True)
         if state["fingerprint"] != self.fingerprint:
-            return                      # other parameters: this run starts afresh
+            print(f"The images or batches of {self.cfg.category} changed since the run in "
+                  f"{self.out} was made; it starts again from cycle 0, and its files are "
+                  "replaced once the new run has some of its own.")
+            return
         used = json.loads(state.get("labels_used", "{}"))
         changed = [k for k, v in used.items() if self.known.get(k) != v]
         if changed:
@@ -269,7 +305,8 @@ class Loop:
             candidates = [i for i in range(len(self.pool)) if i not in taken]
         logits = predict_logits(model, self.pool_images[candidates], norm, timer)
         prob = query_probabilities(logits, cfg.protocol)
-        picks = query(cfg.query, prob, cfg.query_size, self.gen)
+        picks = query(cfg.query, prob, cfg.query_size, self.gen,
+                      [self.keys[i] for i in candidates], salt=cfg.seed)
         new = [candidates[p] for p in picks]
         if cfg.protocol == "clean":
             assert not set(new) & set(self.labeled), "queried an image that is labeled"
@@ -337,24 +374,27 @@ class Loop:
 
     # ------------------------------------------------------------------------ outputs
     def write_outputs(self):
-        write_csv(self.out / "metrics_epoch.csv", pd.DataFrame(self.epoch_rows))
-        write_csv(self.out / "metrics_cycle.csv", pd.DataFrame(self.cycle_rows))
-        write_text(self.out / "labeled.txt", "".join(f"{self.keys[i]}\n" for i in self.labeled))
-        if self.cycle == self.cfg.cycles:      # the checkpoint holds it until then
-            with atomic_write(self.out / "model.pt", "wb") as f:
-                torch.save(self.model_state, f)
-        write_json(self.out / "timing.json", {**self.timing, "cycles_done": self.cycle})
-        self.save()
+        """The CSVs, labeled.txt, timing, checkpoint and config.json as one set, and
+        model.pt once the last cycle is done (the checkpoint holds the model until then)."""
+        files = {"metrics_epoch.csv": csv_text(pd.DataFrame(self.epoch_rows)),
+                 "metrics_cycle.csv": csv_text(pd.DataFrame(self.cycle_rows)),
+                 "labeled.txt": "".join(f"{self.keys[i]}\n" for i in self.labeled),
+                 "timing.json": json_text({**self.timing, "cycles_done": self.cycle}),
+                 "config.json": self.config_text, CHECKPOINT: self.checkpoint()}
+        if self.cycle == self.cfg.cycles:
+            files["model.pt"] = torch_bytes(self.model_state)
+        write_set(self.out, files, remove=[] if self.cycle == self.cfg.cycles else ["model.pt"])
 
     def run(self, stop_after_cycle: int | None = None) -> LoopResult:
         cfg = self.cfg
         self.resume()
         outputs = ("config.json", "metrics_epoch.csv", "metrics_cycle.csv", "labeled.txt")
         complete = all((self.out / name).exists() for name in outputs)
-        if self.cycle < cfg.cycles or not complete:
-            # a finished run with all its files keeps the provenance it was made with
-            write_json(self.out / "config.json",
-                       {**dict(cfg), **provenance(self.device), "fingerprint": self.fingerprint})
+        # a finished run with all its files keeps the provenance it was made with
+        self.config_text = (json_text({**dict(cfg), **provenance(self.device),
+                                       "fingerprint": self.fingerprint})
+                            if self.cycle < cfg.cycles or not complete
+                            else (self.out / "config.json").read_text())
         if self.cycle >= cfg.cycles and not complete:
             self.write_outputs()       # finished before, but files were removed since
         if self.cycle < cfg.cycles:
@@ -368,6 +408,7 @@ class Loop:
                 if self.cycle == 0:
                     self.waiting = self.unlabeled_of(self.labeled)
                     if self.waiting:
+                        self.save()        # config.json tells what the folder holds
                         break
                 if not self.run_cycle():
                     self.save()            # the query is kept: it is not made again
@@ -405,7 +446,8 @@ class Loop:
         frame = pd.DataFrame({"path": [self.keys[i] for i in rest],
                               "p_defect": prob[:, 1].numpy(),
                               "confidence": prob.max(dim=1).values.numpy()})
-        frame = frame.sort_values(["confidence", "path"], kind="mergesort")
+        frame = frame.iloc[blind_order(frame.confidence, frame.path.tolist(), cfg.seed,
+                                       descending=False)]
         write_csv(self.out / NEXT_TO_LABEL,
                   frame.merge(ranking(source_dir(cfg)), on="path", how="left"))
         print(f"Finished: the classifier is in {self.out / 'model.pt'}; the {len(rest)} images "

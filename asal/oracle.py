@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from asal.config import Config
-from asal.data import CLASSES, Split, pool_key
+from asal.csvfile import read_rows
+from asal.data import CLASSES, Split, expected_key_form, key_in_pool
 from asal.errors import AsalError
 from asal.io import exclusive, write_csv
 
@@ -33,43 +34,28 @@ def labels_path(cfg: Config) -> Path:
     return Path(cfg.labels_csv) if cfg.labels_csv else cfg.run_dir / LABELS_CSV
 
 
-def _read_rows(path: Path) -> pd.DataFrame:
-    """labels.csv as text, one row per line; an absent or empty file has no rows."""
-    if not path.exists() or path.stat().st_size == 0:
-        return pd.DataFrame({"path": [], "label": []}, dtype=str)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise AsalError(f"{path} is not a readable CSV ({err}); fix it or restore it from "
-                        "a copy.") from None
-    if not {"path", "label"} <= set(frame.columns):
-        raise AsalError(f"{path} needs the columns path and label, and it has "
-                        f"{list(frame.columns)}; write its first line as `path,label`.")
-    return frame
-
-
-def read_labels(path, pool_keys) -> dict[str, int]:
+def read_labels(path, pool_keys, data_root="data") -> dict[str, int]:
     """The labels of labels.csv by pool key, in the file's order; every row checked.
 
     A row naming no image of the pool, a label other than good/anomaly, or a second row
     giving an image the other label stops with the row's line number; repeating a row
-    with the same label is harmless.
+    with the same label is harmless. An absent or empty file holds no labels.
     """
     path, pool = Path(path), set(pool_keys)
+    if not path.exists() or path.stat().st_size == 0:
+        return {}
     labels, line_of = {}, {}
-    for n, row in enumerate(_read_rows(path).itertuples(index=False), start=2):
+    for n, row in read_rows(path, ("path", "label")):
         where = f"Line {n} of {path}"
-        try:
-            key = pool_key(row.path)
-        except AsalError:
-            key = None
-        if key not in pool:
-            raise AsalError(f"{where} names '{row.path}', which is not an image of this pool; "
-                            "correct the path (as in to_label.csv) or delete the line.")
-        label = str(row.label).strip().lower()
+        key = key_in_pool(row["path"], data_root, pool)
+        if key is None:
+            raise AsalError(f"{where} names '{row['path']}', which is not an image of this "
+                            f"pool; a path is {expected_key_form(pool)}: correct it or "
+                            "delete the line.")
+        label = row["label"].lower()
         if label not in LABEL_OF:
-            raise AsalError(f"{where} gives '{key}' the label '{row.label}'; a label is good "
-                            "or anomaly.")
+            raise AsalError(f"{where} gives '{key}' the label '{row['label']}'; a label is "
+                            "good or anomaly.")
         if key in labels and labels[key] != LABEL_OF[label]:
             raise AsalError(f"{where} labels '{key}' {label}, and line {line_of[key]} "
                             f"labels it {CLASSES[labels[key]]}; delete the wrong line.")
@@ -84,14 +70,14 @@ def write_labels(path, labels: dict[str, int]):
                                   "label": [CLASSES[v] for v in labels.values()]}))
 
 
-def set_labels(path, given: dict[str, int], pool_keys) -> dict[str, int]:
+def set_labels(path, given: dict[str, int], pool_keys, data_root="data") -> dict[str, int]:
     """Add or change labels in labels.csv, under its lock; returns every label it holds.
 
     The file is read again inside the lock, so labels another process wrote meanwhile
     are kept.
     """
     with exclusive(path, f"writing {path}"):
-        labels = read_labels(path, pool_keys)
+        labels = read_labels(path, pool_keys, data_root)
         labels.update(given)
         write_labels(path, labels)
     return labels
@@ -105,7 +91,7 @@ def known_labels(cfg: Config, pool: Split) -> dict[str, int]:
                             "its labels cannot come from folders; run with -p oracle file "
                             "and give them in notebooks/05_label.ipynb or labels.csv.")
         return dict(zip(pool.keys(), pool.labels.tolist()))
-    return read_labels(labels_path(cfg), pool.keys())
+    return read_labels(labels_path(cfg), pool.keys(), cfg.data_root)
 
 
 def write_to_label(folder: Path, keys: list[str], ranking: pd.DataFrame):

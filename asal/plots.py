@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -9,6 +10,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+
+from asal.io import write_bytes
 
 LABEL_NAMES = {0: "good", 1: "anomaly"}
 PALETTE = {"good": "#4C72B0", "anomaly": "#C44E52"}
@@ -100,10 +103,12 @@ def image_grid(images, titles, ncols: int = 6, title: str = ""):
 def save(fig, path, dpi: int = 90):
     """Save a figure as PNG (and PDF when the path asks for it), folders included."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # no creation date in the file, so a rebuild with equal content changes no bytes
     metadata = {"CreationDate": None} if path.suffix == ".pdf" else {}
-    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=path.suffix[1:], dpi=dpi, bbox_inches="tight",
+                metadata=metadata)
+    write_bytes(path, buffer.getvalue())        # whole or not at all
     return path
 
 

@@ -40,7 +40,7 @@ from tqdm import tqdm
 from asal.config import Config
 from asal.data import Split, load_split, load_test
 from asal.errors import AsalError
-from asal.io import atomic_write, exclusive, write_csv, write_json
+from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
 from asal.learner import Normalizer, minibatches
 from asal.runtime import (adam, autocast, configure, model_to, provenance, resume_training,
                           save_training)
@@ -311,9 +311,10 @@ def _run_pretext(cfg: Config, settings: PretextSettings, out: Path, progress: bo
     norm = Normalizer(settings.normalize_mean, settings.normalize_std, device)
     test = load_test(cfg.data_root, cfg.category, cfg.image_size, cfg.use_grayscale)
     quality = measure(model, settings, pool, test, norm, device)
+    files = {}
     if settings.task == "rotation":
         losses = rotation_losses(model, pool.images, norm)
-        write_csv(out / ROTATION_SCORES, pd.DataFrame(
+        files[ROTATION_SCORES] = csv_text(pd.DataFrame(
             {"path": pool.keys(), "score": losses, "label": pool.label_column()}))
     history = pd.DataFrame(record["history"])
     backbone = backbone_state(model)
@@ -324,12 +325,11 @@ def _run_pretext(cfg: Config, settings: PretextSettings, out: Path, progress: bo
                "train_images": len(pool), "train_seconds": round(record["seconds"], 2),
                "resumed_from_epoch": record["resumed_from"], "settings": asdict(settings),
                **provenance(device)}
-    write_csv(out / "loss.csv", history)
-    with atomic_write(out / BACKBONE, "wb") as f:
-        torch.save(backbone, f)
-    write_json(out / "config.json", {**dict(cfg), **provenance(device)})
-    write_json(out / "metrics.json", metrics)      # last: its presence marks a finished stage
-    (out / CHECKPOINT).unlink(missing_ok=True)     # the backbone holds the result now
+    files.update({"loss.csv": csv_text(history), BACKBONE: torch_bytes(backbone),
+                  "config.json": json_text({**dict(cfg), **provenance(device)}),
+                  "metrics.json": json_text(metrics)})
+    # one set; the training checkpoint goes with it, since the backbone holds the result now
+    write_set(out, files, remove=[CHECKPOINT])
     return metrics
 
 

@@ -23,7 +23,7 @@ from scipy.stats import wilcoxon
 from statsmodels.stats.multitest import multipletests
 
 from asal.errors import AsalError
-from asal.io import atomic_write, write_text
+from asal.io import write_text
 from asal.plots import batch_boundaries, save, score_bars
 
 METRICS = ("auroc", "accuracy", "balanced_accuracy")
@@ -216,11 +216,9 @@ def provenance_line(g: Gathered) -> str:
 def write_table(frame: pd.DataFrame, folder: Path, name: str, g: Gathered, caption: str,
                 latex: bool = False):
     """CSV (first line a '#' comment), Markdown and optionally LaTeX, each with provenance."""
-    folder.mkdir(parents=True, exist_ok=True)
     line = provenance_line(g)
-    with atomic_write(folder / f"{name}.csv", "w") as f:
-        f.write(f"# {caption}; {line}\n")
-        frame.to_csv(f, index=False, float_format="%.4f")
+    write_text(folder / f"{name}.csv", f"# {caption}; {line}\n"
+               + frame.to_csv(index=False, float_format="%.4f"))
     write_text(folder / f"{name}.md", f"**{caption}**  \n_{line}_\n\n"
                + frame.to_markdown(index=False, floatfmt=".3f") + "\n")
     if latex:

@@ -47,13 +47,12 @@ def adam(params, **kwargs) -> torch.optim.Adam:
 
 def save_training(path, fingerprint: str, model, optimizer, scheduler, gen, **extra) -> None:
     """A resumable training state, written whole or not at all (DRAEM and stage 00)."""
-    from asal.io import atomic_write
+    from asal.io import write_torch
 
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
              "scheduler": scheduler.state_dict(), "generator": gen.get_state(),
              "fingerprint": fingerprint, **extra}
-    with atomic_write(path, "wb") as f:
-        torch.save(state, f)
+    write_torch(path, state)
 
 
 def resume_training(path, fingerprint: str, device, model, optimizer, scheduler,

@@ -23,6 +23,7 @@ import torch
 
 from asal.batches import sort_scores, split_batches
 from asal.errors import AsalError
+from asal.order import blind_order
 
 
 @dataclass
@@ -191,12 +192,13 @@ QUERIES: dict[str, Callable] = {"least_confidence": least_confidence, "margin": 
                                 "entropy": entropy, "random": random_query}
 
 
-def query(name: str, prob: torch.Tensor, k: int, gen) -> list[int]:
-    """Positions of the k most uncertain rows; ties go to the earlier row (stable)."""
+def query(name: str, prob: torch.Tensor, k: int, gen, keys: list[str],
+          salt: int = 0) -> list[int]:
+    """Positions of the k most uncertain rows, ties label-blind (by the rows' pool `keys`:
+    the pool lists good images first, so "the earlier row" would pick those)."""
     fn = _lookup(QUERIES, name, "query strategy")
     uncertainty = fn(prob.double(), gen).numpy()
-    order = np.argsort(-uncertainty, kind="stable")
-    return order[:k].tolist()
+    return blind_order(uncertainty, keys, salt)[:k].tolist()
 
 
 def check_names(init: str, query_name: str):

@@ -124,10 +124,14 @@ def test_bad_input_is_named_and_nothing_written_is_damaged(separating_run, tmp_p
         run_active_learning(separating_run(batches_dir=str(tmp_path)), progress=False)
     run_active_learning(cfg, progress=False)
     before = _files(al_dir(cfg))
-    with pytest.raises(AsalError, match="Cannot load weights"):
-        run_active_learning(separating_run(exp="bad", pretrained=str(tmp_path / "no.pt")),
-                            progress=False)
+    # a folder holding a run made with other parameters is refused, naming the parameter
+    with pytest.raises(AsalError, match=r"made with epochs=2, and this one asks for epochs=3;"
+                                        r" pass -p exp"):
+        run_active_learning(separating_run(exp="bad", epochs=3), progress=False)
     assert _files(al_dir(cfg)) == before
+    with pytest.raises(AsalError, match="Cannot load weights"):
+        run_active_learning(separating_run(exp="bad_weights",
+                                           pretrained=str(tmp_path / "no.pt")), progress=False)
 
 
 def test_weights_from_a_state_dict_file(tmp_path):
@@ -185,3 +189,38 @@ def test_feature_baselines_and_a_frozen_body_need_a_pretrained_network(separatin
         run_active_learning(separating_run(init="typiclust"), progress=False)
     with pytest.raises(AsalError, match="freeze_body.*pretrained is 'none'"):
         run_active_learning(separating_run(freeze_body=True), progress=False)
+
+
+def test_more_cycles_continue_a_finished_run_and_fewer_are_refused(separating_run, tmp_path,
+                                                                   capsys):
+    grown = separating_run(runs_root=str(tmp_path / "a"), cycles=2)
+    run_active_learning(grown, progress=False)
+    capsys.readouterr()
+    longer = separating_run(runs_root=str(tmp_path / "a"), cycles=3)
+    run_active_learning(longer, progress=False)
+    assert "again from cycle 0" not in capsys.readouterr().out      # it continued
+    whole = separating_run(runs_root=str(tmp_path / "b"), cycles=3)
+    run_active_learning(whole, progress=False)
+    assert _files(al_dir(longer)) == _files(al_dir(whole))
+    before = _files(al_dir(longer))
+    with pytest.raises(AsalError, match="holds a run of 3 cycles, and this one asks for "
+                                        "cycles=2"):
+        run_active_learning(grown, progress=False)
+    assert _files(al_dir(longer)) == before
+
+
+def test_what_a_killed_run_left_is_gone_after_the_next_run(separating_run, tmp_path):
+    cfg = separating_run(runs_root=str(tmp_path), cycles=2)
+    out = al_dir(cfg)
+    run_active_learning(separating_run(runs_root=str(tmp_path), cycles=1), progress=False)
+    # a set write killed while it built its next version, and a checkpoint written whole
+    # by a process that is gone (pid 2**22 + 1 is above Linux's pid_max default)
+    (out.parent / f".{out.name}.partial").mkdir()
+    (out.parent / f".{out.name}.partial" / "checkpoint.pt").write_bytes(b"half")
+    from asal.io import _HOST
+    orphan = out / f".checkpoint.pt.{_HOST}-{2**22 + 1}.abcd.tmp"
+    orphan.write_bytes(b"half")
+    run_active_learning(cfg, progress=False)
+    left = [p.name for p in (*out.parent.iterdir(), *out.iterdir())
+            if p.name.startswith(".") and not p.name.endswith(".lock")]
+    assert left == []

@@ -27,7 +27,7 @@ def test_unknown_names_list_the_known_ones():
     with pytest.raises(AsalError, match=r"Unknown initial selection 'kmeans'.*'asal'"):
         initial_selection("kmeans", BATCHES, 2, seed=0)
     with pytest.raises(AsalError, match=r"Unknown query strategy 'bald'.*'least_confidence'"):
-        query("bald", torch.full((3, 2), 0.5), 1, torch.Generator())
+        query("bald", torch.full((3, 2), 0.5), 1, torch.Generator(), ["a", "b", "c"])
 
 
 def test_budget_larger_than_pool():
@@ -38,10 +38,11 @@ def test_budget_larger_than_pool():
 def test_queries_pick_the_most_uncertain():
     prob = torch.tensor([[0.9, 0.1], [0.55, 0.45], [0.3, 0.7], [0.5, 0.5]])
     gen = torch.Generator().manual_seed(0)
-    assert query("least_confidence", prob, 2, gen) == [3, 1]
-    assert query("margin", prob, 1, gen) == [3]
-    assert query("entropy", prob, 3, gen) == [3, 1, 2]
-    picks = query("random", prob, 4, torch.Generator().manual_seed(0))
+    keys = [f"c/train/good/{i}.png" for i in range(4)]
+    assert query("least_confidence", prob, 2, gen, keys) == [3, 1]
+    assert query("margin", prob, 1, gen, keys) == [3]
+    assert query("entropy", prob, 3, gen, keys) == [3, 1, 2]
+    picks = query("random", prob, 4, torch.Generator().manual_seed(0), keys)
     assert sorted(picks) == [0, 1, 2, 3]
 
 
