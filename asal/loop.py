@@ -432,8 +432,8 @@ class Loop:
 
         The finished classifier's class probabilities (p_defect, confidence) for every
         image it has no label for, beside the anomaly score and rank. More labels: raise
-        `cycles` and run 03 again; it replays the cycles with the labels it has and asks
-        only for the new ones.
+        `cycles` and run 03 again; it continues from its checkpoint and asks only for the
+        new ones.
         """
         cfg, device = self.cfg, self.device
         model = _fresh_model(cfg, self.weights, self.cycle, device)
