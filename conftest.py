@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from asal.reproduce import copy_committed_runs
+from asal.tools.committed import copy_committed_runs
 
 ROOT = Path(__file__).resolve().parent
 ROOT_ENV = ("ASAL_DATA", "ASAL_RUNS", "ASAL_FIGURES")

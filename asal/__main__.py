@@ -13,7 +13,7 @@ from asal.errors import AsalError
 
 
 def _prepare_mvtec(args):
-    from asal.mvtec import prepare_mvtec
+    from asal.data.mvtec import prepare_mvtec
 
     result = prepare_mvtec(args.src, args.dest, args.categories, args.seed,
                            args.test_fraction, args.force)
@@ -24,8 +24,8 @@ def _prepare_mvtec(args):
 
 
 def _make_synthetic(args):
+    from asal.data.synthetic import CATEGORIES, contact_sheet, make_synthetic
     from asal.io import write_bytes
-    from asal.synthetic import CATEGORIES, contact_sheet, make_synthetic
 
     start = time.perf_counter()
     result = make_synthetic(args.dest, args.categories or CATEGORIES, args.n_images,
@@ -44,34 +44,37 @@ def _make_synthetic(args):
 
 
 def _draem_spread(args):
-    from asal.reproduce import SPREAD_FILE, measure_draem_spread
+    from asal.config.layout import DRAEM_SPREAD
+    from asal.tools.spread import measure_draem_spread
 
     start = time.perf_counter()
     frame = measure_draem_spread(args.profile, args.seeds, args.jobs)
     summary = frame.groupby(["category", "train_on"]).test_image_auroc.agg(["mean", "std"])
     print(summary.round(3).to_string())
-    print(f"{SPREAD_FILE} written ({len(frame)} runs) in {time.perf_counter() - start:.0f} s")
+    print(f"{DRAEM_SPREAD} written ({len(frame)} runs) in {time.perf_counter() - start:.0f} s")
 
 
 def _pretext_spread(args):
-    from asal.reproduce import PRETEXT_SPREAD_FILE, measure_pretext_spread
+    from asal.config.layout import PRETEXT_SPREAD
+    from asal.tools.spread import measure_pretext_spread
 
     start = time.perf_counter()
     frame = measure_pretext_spread(args.profile, args.pretext_seeds, args.jobs, args.scratch)
     summary = frame.groupby(["category", "pretext_seed"]).final.agg(["mean", "std"])
     print(summary.round(3).to_string())
-    print(f"{PRETEXT_SPREAD_FILE} written ({len(frame)} runs) in "
+    print(f"{PRETEXT_SPREAD} written ({len(frame)} runs) in "
           f"{time.perf_counter() - start:.0f} s")
 
 
 def _check_reproduction(args):
     import pandas as pd
 
-    from asal.config import resolve
-    from asal.reproduce import check_reproduction
+    from asal.config.layout import figures_dir
+    from asal.config.profiles import resolve
+    from asal.tools.reproduction import check_reproduction
 
     cfg = resolve(args.profile)
-    figures = Path(args.figures) if args.figures else cfg.figures_dir
+    figures = Path(args.figures) if args.figures else figures_dir(cfg)
     table, ok = check_reproduction(figures, args.reference, cfg.runs_root, cfg.exp)
     with pd.option_context("display.width", 200, "display.max_rows", None):
         print(table.to_string(index=False))
@@ -88,7 +91,7 @@ def _premise(args):
     import pandas as pd
 
     from asal.io import write_text
-    from asal.premise import premise_table
+    from asal.stages.premise import premise_table
 
     table = premise_table(args.rankings, args.per_batch)
     with pd.option_context("display.width", 250, "display.max_columns", None):
@@ -107,8 +110,15 @@ def _premise(args):
         print(f"written to {out} and {out.with_suffix('.md')}")
 
 
+def _write_reference(args):
+    from asal.tools.reference import write_reference
+
+    written = write_reference()
+    print("rewritten: " + (", ".join(written) if written else "nothing (all current)"))
+
+
 def _waiting_for_labels(args):
-    from asal.oracle import read_to_label
+    from asal.data.labels import read_to_label
 
     folder = args.run_folder
     if not (folder / "config.json").is_file():
@@ -140,10 +150,8 @@ def _subcommand(sub, name: str, text: str, run) -> argparse.ArgumentParser:
     return p
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m asal", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _data_commands(sub) -> None:
+    """Making data: MVTec AD prepared, the synthetic categories made."""
     p = _subcommand(sub, "prepare-mvtec", "merge and split MVTec AD into the ASAL layout",
                     _prepare_mvtec)
     p.add_argument("src", help="the unpacked MVTec AD folder (holds bottle/, cable/, ...)")
@@ -168,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sheet", help="where to save a contact sheet of samples, '' for none "
                                    "(default: DEST/samples.png)")
 
+
+def _spread_commands(sub) -> None:
+    """The seed-spread experiments and the reproduction check."""
     p = _subcommand(sub, "draem-spread", "DRAEM's AUROCs over more seeds, for the tolerances "
                                          "of check-reproduction", _draem_spread)
     p.add_argument("--profile", default="synthetic", help="the experiment's params profile")
@@ -191,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", help="a folder with the committed tables (default: "
                                        "the same files at git HEAD)")
 
+
+def _analysis_commands(sub) -> None:
+    """The premise table and the labels stop."""
     p = _subcommand(sub, "premise", "defects in ASAL's initial set vs a random one, from a "
                                     "ranking folder alone (labels in the paths)", _premise)
     p.add_argument("rankings", help="a folder of <category>/batch0.txt .. files (the "
@@ -205,6 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                "run waits for labels (oracle: file)",
                     _waiting_for_labels)
     p.add_argument("run_folder", type=Path, help="runs/<exp>/<category>/al/<init>/seed<k>")
+
+    _subcommand(sub, "write-reference", "rewrite docs/parameters.md and the notebooks' "
+                                        "parameters cells from the schema", _write_reference)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m asal", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _data_commands(sub)
+    _spread_commands(sub)
+    _analysis_commands(sub)
     return parser
 
 

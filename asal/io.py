@@ -141,6 +141,34 @@ def write_torch(path, obj):
     write_bytes(path, torch_bytes(obj))
 
 
+# ------------------------------------------------------ resumable training states
+
+def save_training(path, fingerprint: str, model, optimizer, scheduler, gen, **extra) -> None:
+    """A resumable training state, written whole or not at all (DRAEM and stage 00)."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "generator": gen.get_state(),
+             "fingerprint": fingerprint, **extra}
+    write_torch(path, state)
+
+
+def resume_training(path, fingerprint: str, device, model, optimizer, scheduler,
+                    gen) -> dict | None:
+    """Load a state saved by save_training into the objects; None (and nothing loaded) when
+    there is none or it was made with other settings (another fingerprint)."""
+    import torch
+
+    if not Path(path).exists():
+        return None
+    state = torch.load(path, map_location=device, weights_only=True)
+    if state["fingerprint"] != fingerprint:
+        return None
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    gen.set_state(state["generator"])
+    return state
+
+
 # ----------------------------------------------------------------- sets of files
 
 def _staging(target: Path) -> Path:

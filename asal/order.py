@@ -12,7 +12,6 @@ is pseudo-random, the same on every machine, and values without ties keep their 
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 
 import numpy as np
 
@@ -23,8 +22,10 @@ def _hash(text: str, salt: int) -> int:
 
 
 def tie_break(keys, salt: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Two uint64 arrays, by file name and by whole key: the secondary sort keys."""
-    keys = [unicodedata.normalize("NFC", str(k)) for k in keys]
+    """Two uint64 arrays, by file name and by whole key: the secondary sort keys.
+
+    The keys are pool keys, which are NFC already (asal/data/folders.py: pool_key)."""
+    keys = [str(k) for k in keys]
     names = np.array([_hash(k.rsplit("/", 1)[-1], salt) for k in keys], dtype=np.uint64)
     whole = np.array([_hash(k, salt) for k in keys], dtype=np.uint64)
     return names, whole

@@ -162,3 +162,82 @@ def anomalies_per_cycle(cycles: pd.DataFrame, title: str = ""):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------- 04: the experiment
+
+def plot_learning_curves(cycles: pd.DataFrame, metric: str = "auroc"):
+    """One panel per category: mean over seeds with a standard-deviation band, per init."""
+    grid = sns.relplot(cycles, x="n_labels", y=metric, hue="init", col="category",
+                       kind="line", errorbar="sd", marker="o", height=2.6, aspect=1.1,
+                       facet_kws={"sharey": True})
+    grid.set_axis_labels("labeled images", metric)
+    return grid.figure
+
+
+def plot_mean_curve(cycles: pd.DataFrame, metric: str = "auroc"):
+    """Mean over categories (of the per-category means over seeds), band over categories."""
+    per_cat = cycles.groupby(["category", "init", "n_labels"])[metric].mean().reset_index()
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    sns.lineplot(per_cat, x="n_labels", y=metric, hue="init", errorbar="sd", marker="o", ax=ax)
+    ax.set_xlabel("labeled images")
+    ax.set_title(f"mean {metric} over categories")
+    fig.tight_layout()
+    return fig
+
+
+def plot_anomalies(cycles: pd.DataFrame):
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    sns.lineplot(cycles, x="n_labels", y="n_anomalies", hue="init", errorbar="sd",
+                 marker="o", ax=ax)
+    ax.set_xlabel("labeled images")
+    ax.set_ylabel("defects in the labeled set")
+    fig.tight_layout()
+    return fig
+
+
+def plot_score_distributions(batches: dict[str, pd.DataFrame]):
+    cats = sorted(batches)
+    fig, axes = plt.subplots(1, len(cats), figsize=(3.2 * len(cats), 2.6), squeeze=False)
+    for ax, cat in zip(axes[0], cats):
+        score_bars(ax, batches[cat], bins=25, legend=ax is axes[0][0])
+        for b in batch_boundaries(batches[cat]):
+            ax.axvline(b, color="black", lw=0.7, ls="--")
+        ax.set_title(cat, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_comparison(table: pd.DataFrame):
+    """Bars: final AUROC per category for every init (error bar: std) and DRAEM."""
+    inits = [c[:-5] for c in table.columns if c.endswith("_mean")]
+    rows = []
+    for _, r in table.iterrows():
+        for i in inits:
+            rows.append((r.category, i, r[f"{i}_mean"], r[f"{i}_std"]))
+        for d in ("DRAEM_mixed", "DRAEM_normal"):
+            if d in table:
+                rows.append((r.category, d, r[d], 0.0))
+    long = pd.DataFrame(rows, columns=["category", "method", "auroc", "std"])
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(table), 3))
+    methods = list(dict.fromkeys(long.method))
+    width = 0.8 / len(methods)
+    x = np.arange(len(table))
+    for k, m in enumerate(methods):
+        part = long[long.method == m].set_index("category").reindex(table.category)
+        spread = None if m.startswith("DRAEM") else part["std"].fillna(0)
+        ax.bar(x + k * width - 0.4 + width / 2, part.auroc, width, yerr=spread,
+               label=m, capsize=2)
+    ax.set_xticks(x)
+    ax.set_xticklabels(table.category, rotation=20, fontsize=8)
+    ax.set_ylabel("test AUROC")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, folder: Path, name: str, dpi: int = 90):
+    """PNG for notebooks and PDF for papers."""
+    save(fig, folder / f"{name}.png", dpi=dpi)
+    save(fig, folder / f"{name}.pdf")

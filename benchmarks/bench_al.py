@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from asal.anomaly_scores import import_scores
-from asal.batches import make_batches
-from asal.config import resolve
-from asal.data import list_split, pool_key
-from asal.loop import Loop
+from asal.config.profiles import resolve
+from asal.data.folders import list_split, pool_key
+from asal.data.synthetic import make_synthetic
 from asal.runtime import device_name, pick_device
-from asal.synthetic import make_synthetic
+from asal.stages.active_learning.loop import Loop
+from asal.stages.batches import make_batches
+from asal.stages.scores import import_scores
 
 
 def bench(root: Path, n_images: int, size: int, epochs: int, cycles: int, device: str):
@@ -33,7 +33,10 @@ def bench(root: Path, n_images: int, size: int, epochs: int, cycles: int, device
                   "score": np.asarray(labels) + rng.normal(0, 0.5, len(paths))}).to_csv(csv)
     base = dict(category="synth_washer", data_root=str(data), runs_root=str(runs),
                 image_size=size, epochs=epochs, cycles=cycles, device=device,
-                cpu_threads=0)    # all cores: this measures speed, not reproducibility
+                cpu_threads=0,    # all cores: this measures speed, not reproducibility
+                # every layer trained, as the paper does: a cycle's full cost, and no
+                # pretext network to train first (stage 00 is bench_pretext.py's)
+                pretrained="none", freeze_body=False)
     import_scores(resolve(scores_csv=str(csv), **base))
     make_batches(resolve(**base))
     loop = Loop(resolve(**base), progress=False)

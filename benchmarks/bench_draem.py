@@ -13,9 +13,12 @@ import time
 
 import torch
 
-from asal.draem import Draem, draem_loss, gaussian_window, score
-from asal.runtime import adam, autocast, channels_last, device_name, model_to, pick_device
-from asal.synthesis import anomaly_source, synthesize
+from asal.data.textures import anomaly_source
+from asal.models.draem import Draem, draem_loss, gaussian_window
+from asal.models.draem_training import score
+from asal.models.networks import channels_last
+from asal.models.synthesis import synthesize
+from asal.runtime import adam, autocast, device_name, model_to, pick_device
 
 
 def sync(device):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 CHILD = """
 import json, resource, sys, time
-from asal.data import load_split
+from asal.data.images import load_split
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 root, size = sys.argv[1], int(sys.argv[2])
 start = time.perf_counter()
@@ -35,7 +35,7 @@ def main():
     parser.add_argument("--size", type=int, default=256)
     args = parser.parse_args()
 
-    from asal.synthetic import make_synthetic
+    from asal.data.synthetic import make_synthetic
 
     with tempfile.TemporaryDirectory() as root:
         start = time.perf_counter()

@@ -13,10 +13,11 @@ import argparse
 import tempfile
 import time
 
-from asal.config import resolve
-from asal.pretext import run_pretext, settings_of
+from asal.config.profiles import resolve
+from asal.data.synthetic import ensure_synthetic
+from asal.models.pretext import PretextSettings
 from asal.runtime import device_name, pick_device
-from asal.synthetic import ensure_synthetic
+from asal.stages.pretext import run_pretext
 
 
 def main():
@@ -35,7 +36,7 @@ def main():
                           data_root=f"{tmp}/data", runs_root=f"{tmp}/runs",
                           cpu_threads=args.threads, **epochs)
             ensure_synthetic(cfg.data_root, cfg.category)      # not timed
-            s = settings_of(cfg)
+            s = PretextSettings.of(cfg)
             start = time.perf_counter()
             m = run_pretext(cfg, progress=False)
             total = time.perf_counter() - start

@@ -25,9 +25,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from asal.data import list_split, pool_key  # noqa: E402
-from asal.oracle import read_to_label, set_labels  # noqa: E402
-from asal.synthetic import ensure_synthetic  # noqa: E402
+from asal.data.folders import list_split, pool_key  # noqa: E402
+from asal.data.labels import read_to_label, set_labels  # noqa: E402
+from asal.data.synthetic import ensure_synthetic  # noqa: E402
 
 
 def unlabeled_folder(data: Path, source: str, with_test: bool) -> dict[str, int]:

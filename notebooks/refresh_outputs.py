@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from asal.reproduce import copy_committed_runs
+from asal.tools.committed import copy_committed_runs
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = ("00_pretext", "01_scores", "02_split_batches", "03_active_learning", "04_results",

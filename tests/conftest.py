@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from asal.synthetic import make_synthetic
+from asal.data.synthetic import make_synthetic
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +26,7 @@ def unlabeled_root(synth_root, tmp_path_factory) -> Path:
 
     import pandas as pd
 
-    from asal.data import list_split
+    from asal.data.folders import list_split
 
     root = tmp_path_factory.mktemp("own")
     paths, labels = list_split(synth_root, "synth_washer", "train")

@@ -11,11 +11,14 @@ import pytest
 from PIL import Image
 
 from asal.__main__ import build_parser, main
-from asal.anomaly_scores import import_scores, scores_dir
-from asal.config import PROJECT_ROOT, resolve, shown
-from asal.data import list_split, load_split, pool_key
+from asal.config.layout import scores_dir
+from asal.config.profiles import resolve
+from asal.data.folders import list_split, pool_key
+from asal.data.images import load_split
+from asal.data.labels import read_labels
 from asal.errors import AsalError
-from asal.oracle import read_labels
+from asal.project import PROJECT_ROOT, shown
+from asal.stages.scores import import_scores
 
 CAT = "synth_tiles"
 
@@ -173,13 +176,16 @@ def test_messages_show_paths_where_they_are():
 
 
 def test_labeler_puts_names_into_html_as_text(tmp_path, unlabeled_root):
-    from asal.labeler import LabelSession
+    import shutil
 
-    cfg = resolve(category="own", data_root=str(unlabeled_root), runs_root=str(tmp_path),
-                  oracle="file", init="<i>x</i>")
+    from asal.stages.labeler import LabelSession
+
+    shutil.copytree(unlabeled_root / "own", tmp_path / "data" / "<i>own</i>")
+    cfg = resolve(category="<i>own</i>", data_root=str(tmp_path / "data"),
+                  runs_root=str(tmp_path / "runs"), oracle="file")
     session = LabelSession(cfg)                 # no to_label.csv: nothing to label
     caption = session.caption()
-    assert "Nothing to label" in caption and "&lt;i&gt;x&lt;/i&gt;" in caption
+    assert "Nothing to label" in caption and "&lt;i&gt;own&lt;/i&gt;" in caption
     assert "<i>" not in caption
     key = session.pool_keys[0]                  # one image asked for, and labeled
     session.items, session.labels, session.position = [key], {key: 0}, 1

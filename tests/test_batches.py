@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from asal.batches import (batch_sizes, read_batches, sort_scores, split_batches,
-                          write_batches)
+from asal.data.batchfiles import read_batches, write_batches
 from asal.errors import AsalError
+from asal.models.ranking import batch_sizes, sort_scores, split_batches
 
 
 def test_paper_batch_sizes_for_bottle():

@@ -9,9 +9,9 @@ import time
 
 import pandas as pd
 
-from asal.data import list_split, pool_key
+from asal.data.folders import list_split, pool_key
+from asal.data.labels import read_labels
 from asal.io import exclusive
-from asal.oracle import read_labels
 
 
 def run_together(*scripts: str, hold=None, timeout: int = 300):
@@ -46,7 +46,7 @@ def _read(log) -> str:
 
 def test_two_processes_make_the_same_synthetic_data_once(tmp_path):
     script = f"""
-        from asal.synthetic import ensure_synthetic
+        from asal.data.synthetic import ensure_synthetic
         ensure_synthetic({str(tmp_path)!r}, "synth_tiles")
     """
     done = run_together(script, script, hold=tmp_path / "synth_tiles")
@@ -64,7 +64,7 @@ def test_two_labelers_at_once_lose_no_label(synth_root, tmp_path):
 
     def labeler(part):
         return f"""
-            from asal.oracle import set_labels
+            from asal.data.labels import set_labels
             keys = {keys!r}
             for k in keys[{part}::2]:
                 set_labels({str(path)!r}, {{k: {part}}}, keys)
@@ -77,8 +77,8 @@ def test_two_labelers_at_once_lose_no_label(synth_root, tmp_path):
 
 def test_two_runs_of_one_folder_wait_for_each_other(synth_root, tmp_path):
     script = f"""
-        from asal.config import resolve
-        from asal.loop import run_active_learning
+        from asal.config.profiles import resolve
+        from asal.stages.active_learning.loop import run_active_learning
         cfg = resolve(category="synth_fabric", data_root={str(synth_root)!r},
                       runs_root={str(tmp_path)!r}, image_size=32, cycles=3, epochs=2,
                       device="cpu", pretrained="none", freeze_body=False, init="random",
@@ -91,8 +91,8 @@ def test_two_runs_of_one_folder_wait_for_each_other(synth_root, tmp_path):
     paths = [pool_key(p) for p in list_split(synth_root, "synth_fabric", "train")[0]]
     for b in range(5):
         (folder / f"batch{b}.txt").write_text("\n".join(paths[b::5]))
-    from asal.loop import al_dir
-    from asal.config import resolve
+    from asal.config.layout import al_dir
+    from asal.config.profiles import resolve
 
     run = al_dir(resolve(category="synth_fabric", runs_root=str(tmp_path), init="random"))
     done = run_together(script, script, hold=run)

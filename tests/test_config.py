@@ -1,7 +1,9 @@
 import pytest
 
-from asal.config import PROJECT_ROOT, SCHEMA, resolve, resolve_notebook
+from asal.config.layout import RunLayout
+from asal.config.profiles import FIELDS, resolve, resolve_notebook
 from asal.errors import AsalError
+from asal.project import PROJECT_ROOT
 
 
 def test_auto_profile_by_category():
@@ -15,13 +17,13 @@ def test_explicit_values_win_and_paths_resolve():
     cfg = resolve(category="bottle", epochs=3, image_size=64, data_root="/tmp/x")
     assert (cfg.epochs, cfg.image_size, cfg.data_root) == (3, 64, "/tmp/x")
     assert cfg.exp == "mvtec"
-    assert cfg.run_dir.as_posix().endswith("runs/mvtec/bottle")
+    assert RunLayout.of(cfg).category("bottle").as_posix().endswith("runs/mvtec/bottle")
 
 
 def test_every_profile_sets_every_required_key():
     for profile in ("synthetic", "mvtec"):
         cfg = resolve(profile, category="x")
-        assert set(SCHEMA) <= set(cfg)
+        assert set(FIELDS) <= set(cfg.model_dump())
 
 
 def test_unknown_key_names_it_and_suggests():
@@ -30,11 +32,14 @@ def test_unknown_key_names_it_and_suggests():
 
 
 @pytest.mark.parametrize("key,value,pattern", [
-    ("epochs", "3", "'epochs'.*type int"),
-    ("epochs", 0, "'epochs'.*positive"),
-    ("image_size", 100, "'image_size'.*multiple of 32"),
-    ("lr", True, "'lr'.*type float"),
-    ("protocol", "papr", "'protocol'"),
+    ("epochs", "3", "'epochs' in the explicit parameters must be a valid integer, not '3'"),
+    ("epochs", 0, "'epochs' .* must be greater than 0, not 0"),
+    ("image_size", 100, "'image_size' .* must be a multiple of 32, not 100"),
+    ("lr", True, "'lr' .* must be a valid number, not True"),
+    ("protocol", "papr", "'protocol' .* must be 'clean' or 'paper', not 'papr'"),
+    ("init", "kmeans", "'init' .* must be 'asal', 'random', .*, not 'kmeans'"),
+    ("pretrained", "nowhere.pt", "'pretrained' .* must be none, imagenet, self_supervised or "
+                                 "the path of a ResNet18 state_dict .*nowhere.pt does not exist"),
 ])
 def test_wrong_type_or_range_names_the_key(key, value, pattern):
     with pytest.raises(AsalError, match=pattern):
@@ -67,3 +72,51 @@ def test_run_all_twice_in_one_kernel_passes_over_what_the_notebook_made():
     assert resolve_notebook(ns).category == "synth_fabric"
     with pytest.raises(AsalError, match="Unknown parameter 'cfg'"):     # a fresh kernel
         resolve_notebook({k: v for k, v in ns.items() if not k.startswith("_")})
+
+
+def _profiles(tmp_path, **texts):
+    for name, text in texts.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    return tmp_path
+
+
+def test_a_profile_that_extends_another_gets_its_values_and_its_own(tmp_path):
+    base = resolve("synthetic", category="synth_fabric")
+    folder = _profiles(tmp_path, child="extends: synthetic\nepochs: 3\nseeds: [7]\n",
+                       grandchild="extends: child.yaml\nlr: 0.5\n")
+    child = resolve(str(folder / "child.yaml"), category="synth_fabric")
+    assert (child.epochs, child.seeds, child.exp) == (3, [7], "child")
+    assert child.image_size == base.image_size and child.freeze_body == base.freeze_body
+    grand = resolve(str(folder / "grandchild.yaml"), category="synth_fabric")
+    assert (grand.lr, grand.epochs, grand.exp) == (0.5, 3, "grandchild")
+
+
+def test_a_cycle_of_extends_is_refused(tmp_path):
+    folder = _profiles(tmp_path, a="extends: b.yaml\nepochs: 3\n", b="extends: a.yaml\n")
+    with pytest.raises(AsalError, match=r"Profiles extend each other in a cycle \(a.yaml "
+                                        r"extends b.yaml extends a.yaml\)"):
+        resolve(str(folder / "a.yaml"))
+
+
+def test_an_unknown_key_in_a_parent_profile_names_that_file(tmp_path):
+    folder = _profiles(tmp_path, parent="extends: synthetic\nepochz: 3\n",
+                       child="extends: parent.yaml\n")
+    with pytest.raises(AsalError, match=r"Unknown parameter 'epochz' in .*parent.yaml; did "
+                                        r"you mean 'epochs'\?"):
+        resolve(str(folder / "child.yaml"))
+
+
+def test_tied_seeds_make_seed_k_a_whole_replicate(tmp_path):
+    folder = _profiles(tmp_path, tied="extends: synthetic\ntie_seeds: true\n")
+    cfg = resolve(str(folder / "tied.yaml"), category="synth_fabric", seed=3)
+    assert (cfg.seed, cfg.draem_seed, cfg.pretext_seed) == (3, 3, 3)
+    given = resolve(str(folder / "tied.yaml"), category="synth_fabric", seed=3, draem_seed=1)
+    assert (given.draem_seed, given.pretext_seed) == (1, 3)          # explicit wins
+    free = resolve("synthetic", category="synth_fabric", seed=3)
+    assert (free.draem_seed, free.pretext_seed) == (0, 0)
+
+
+def test_frozen_body_without_pretrained_weights_is_refused_at_once():
+    with pytest.raises(AsalError, match="do not fit together: freeze_body keeps a pretrained "
+                                        "body fixed, and pretrained is 'none'"):
+        resolve(category="synth_fabric", pretrained="none", freeze_body=True)

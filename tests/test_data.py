@@ -6,7 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
-from asal.data import load_split
+from asal.data.folders import list_split
+from asal.data.images import load_split
 from asal.errors import AsalError
 
 
@@ -73,7 +74,9 @@ def test_missing_category_and_empty_class(small_root):
     with pytest.raises(AsalError, match="prepare-mvtec"):
         load_split(small_root, "bottle", "train", 32)
     with pytest.raises(AsalError, match="make-synthetic"):
-        load_split(small_root, "synth_fabric", "train", 32)
+        list_split(small_root, "synth_fabric", "train")
+    # loading is the one place that makes a built-in category on first use
+    assert len(load_split(small_root, "synth_fabric", "train", 32)) == 160
     for p in (small_root / "synth_tiles" / "test" / "anomaly").glob("*.png"):
         p.unlink()
     with pytest.raises(AsalError, match="anomaly holds no images"):

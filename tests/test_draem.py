@@ -1,13 +1,15 @@
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from asal.anomaly_scores import import_scores, run_draem
-from asal.config import resolve
-from asal.draem import Draem, FitSettings, fit, image_scores
+from asal.config.profiles import resolve
+from asal.data.textures import anomaly_source, load_source_folder
 from asal.errors import AsalError
-from asal.synthesis import (anomaly_source, blend, load_source_folder, perlin_masks,
-                            synthesize)
+from asal.models.draem import Draem
+from asal.models.draem_training import FitSettings, fit, image_scores
+from asal.models.synthesis import blend, perlin_masks, synthesize
+from asal.stages.scores import import_scores, run_draem
 
 CPU = torch.device("cpu")
 
@@ -134,3 +136,25 @@ def test_bad_input_is_named(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(AsalError, match="holds no images"):
         load_source_folder(tmp_path / "empty", 32)
+
+
+def test_two_draem_seeds_leave_two_score_folders(synth_root, tmp_path):
+    """DRAEM's seed is in the path of its scores: another seed never writes over one."""
+    from asal.config.layout import scores_dir
+    from asal.stages.scores import run_scores
+
+    def cfg(seed):
+        return resolve(category="synth_tiles", data_root=str(synth_root),
+                       runs_root=str(tmp_path), draem_seed=seed, draem_epochs=1,
+                       draem_recon_width=2, draem_disc_width=2, image_size=32,
+                       draem_score_filter=3)
+
+    first = run_scores(cfg(0), progress=False)
+    before = {p.name: p.read_bytes() for p in scores_dir(cfg(0)).iterdir()}
+    second = run_scores(cfg(1), progress=False)
+    assert scores_dir(cfg(0)).name == "seed0" and scores_dir(cfg(1)).name == "seed1"
+    assert {p.name: p.read_bytes() for p in scores_dir(cfg(0)).iterdir()} == before
+    assert not np.array_equal(first.pool_scores, second.pool_scores)
+    with pytest.raises(AsalError, match="made with draem_epochs=1, and this one asks for "
+                                        "draem_epochs=2"):
+        run_scores(cfg(0).model_copy(update={"draem_epochs": 2}), progress=False)

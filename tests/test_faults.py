@@ -7,16 +7,15 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from asal import io as asal_io
-from asal.batches import sort_scores, split_batches, write_batches
+from asal.data.batchfiles import write_batches
 from asal.errors import AsalError
 from asal.io import exclusive, write_bytes, write_set
+from asal.models.ranking import sort_scores, split_batches
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:

@@ -14,9 +14,9 @@ import pytest
 import torch
 from scipy.stats import hypergeom
 
-from asal.batches import sort_scores, split_batches
+from asal.models.ranking import sort_scores, split_batches
+from asal.models.strategies import PoolViews, initial_selection, query
 from asal.order import blind_order
-from asal.strategies import PoolViews, initial_selection, query
 
 
 def pool(seed: int, n: int = 160, defects: int = 32) -> tuple[list[str], np.ndarray]:

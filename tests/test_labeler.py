@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from asal.config import resolve
-from asal.labeler import DISPLAY_PX, LabelSession, labeling_widget
-from asal.loop import al_dir, run_active_learning
-from asal.oracle import labels_path, read_to_label
+from asal.config.layout import al_dir, batches_dir, labels_path
+from asal.config.profiles import resolve
+from asal.data.labels import read_to_label
+from asal.stages.active_learning.loop import run_active_learning
+from asal.stages.labeler import DISPLAY_PX, LabelSession, labeling_widget
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def asked(unlabeled_root, tmp_path):
     cfg = resolve(category="own", data_root=str(unlabeled_root), runs_root=str(tmp_path),
                   image_size=32, device="cpu", cycles=2, epochs=1, pretrained="none",
                   freeze_body=False, oracle="file", batches_dir=None)
-    folder = cfg.run_dir / "batches"
+    folder = batches_dir(cfg)
     folder.mkdir(parents=True)
     truth = pd.read_csv(unlabeled_root / "truth.csv")
     for b in range(5):          # any ranking will do: the pool in file order, cut in five

@@ -5,14 +5,18 @@ import pandas as pd
 import pytest
 import torch
 
-from asal.anomaly_scores import import_scores
-from asal.batches import make_batches, read_batches
-from asal.config import resolve
-from asal.data import list_split, pool_key
+from asal.config.layout import al_dir
+from asal.config.profiles import resolve
+from asal.data.batchfiles import read_batches
+from asal.data.folders import list_split, pool_key
 from asal.errors import AsalError
-from asal.learner import build_resnet18
-from asal.loop import al_dir, query_probabilities, run_active_learning
-from asal.strategies import initial_selection
+from asal.models.classifier import build_resnet18
+from asal.models.strategies import initial_selection
+from asal.stages.active_learning.loop import run_active_learning
+from asal.stages.active_learning.protocols import query_probabilities
+from asal.stages.batches import make_batches
+from asal.stages.pretext import run_pretext
+from asal.stages.scores import import_scores
 
 CAT = "synth_fabric"
 
@@ -32,7 +36,7 @@ def separating_run(synth_root, tmp_path_factory):
         base = dict(category=CAT, data_root=str(synth_root), runs_root=str(runs),
                     image_size=32, cycles=3, epochs=2, device="cpu", pretrained="none",
                     freeze_body=False,
-                    batches_dir=str(runs / "synthetic" / CAT / "batches"))
+                    batches_dir=str(runs / "synthetic" / CAT / "batches" / "seed0"))
         return resolve(**{**base, **kw})
 
     import_scores(cfg(scores_csv=str(csv)))
@@ -118,8 +122,8 @@ def test_bad_input_is_named_and_nothing_written_is_damaged(separating_run, tmp_p
     cfg = separating_run(exp="bad")
     with pytest.raises(AsalError, match="exceeds the pool"):
         run_active_learning(separating_run(cycles=200), progress=False)
-    with pytest.raises(AsalError, match="Unknown query strategy"):
-        run_active_learning(separating_run(query="bald"), progress=False)
+    with pytest.raises(AsalError, match="'query' .* must be 'least_confidence', .*not 'bald'"):
+        separating_run(query="bald")
     with pytest.raises(AsalError, match="02_split_batches"):
         run_active_learning(separating_run(batches_dir=str(tmp_path)), progress=False)
     run_active_learning(cfg, progress=False)
@@ -129,6 +133,7 @@ def test_bad_input_is_named_and_nothing_written_is_damaged(separating_run, tmp_p
                                         r" pass -p exp"):
         run_active_learning(separating_run(exp="bad", epochs=3), progress=False)
     assert _files(al_dir(cfg)) == before
+    (tmp_path / "no.pt").write_bytes(b"not a state_dict")
     with pytest.raises(AsalError, match="Cannot load weights"):
         run_active_learning(separating_run(exp="bad_weights",
                                            pretrained=str(tmp_path / "no.pt")), progress=False)
@@ -157,20 +162,23 @@ def test_imagenet_weights_missing_offline_say_where_to_put_them():
 
 def test_self_supervised_start_and_the_rotation_baseline_through_the_loop(separating_run,
                                                                           tmp_path):
-    from asal.batches import sort_scores
-    from asal.pretext import BACKBONE, ROTATION_SCORES, pretext_dir
+    from asal.config.layout import BACKBONE, ROTATION_SCORES, pretext_dir
+    from asal.models.ranking import sort_scores
 
     tiny = dict(runs_root=str(tmp_path), pretrained="self_supervised", freeze_body=True,
                 synthesis_epochs=1,
                 rotation_epochs=1, cycles=2, epochs=1)
     cfg = separating_run(init="pt4al", **tiny)
+    with pytest.raises(AsalError, match="No synthesis pretext network .*00_pretext"):
+        run_active_learning(cfg, progress=False)           # 03 never trains one itself
+    for task in cfg.pretext_tasks():
+        run_pretext(cfg, task, progress=False)
     result = run_active_learning(cfg, progress=False)
-    assert (pretext_dir(cfg, "synthesis") / BACKBONE).exists()     # trained when missing
     ranking = sort_scores(pd.read_csv(pretext_dir(cfg, "rotation") / ROTATION_SCORES))
     top = ranking.path.tolist()[:len(result.pool) // 5]
     assert result.labeled[:10] == [top[i * len(top) // 10] for i in range(10)]
     # the classifier starts from the backbone, and with freeze_body only its head learned
-    from asal.loop import Loop
+    from asal.stages.active_learning.loop import Loop
     assert Loop(cfg, progress=False).weights == str(pretext_dir(cfg) / BACKBONE)
     body = torch.load(pretext_dir(cfg) / BACKBONE, weights_only=True)
     final = torch.load(al_dir(cfg) / "model.pt", weights_only=True)
@@ -178,9 +186,10 @@ def test_self_supervised_start_and_the_rotation_baseline_through_the_loop(separa
     assert not torch.equal(final["fc.weight"], build_resnet18("none").fc.weight)
     # a backbone trained with other settings is refused, and the run's files stay as they are
     before = _files(al_dir(cfg))
-    with pytest.raises(AsalError, match="other settings.*00_pretext"):
-        run_active_learning(separating_run(init="pt4al", **{**tiny, "pretext_lr": 0.01}),
-                            progress=False)
+    with pytest.raises(AsalError, match="trained with pretext_lr=0.001, and this run has "
+                                        "0.01; run notebooks/00_pretext"):
+        run_active_learning(separating_run(init="pt4al",
+                                           **{**tiny, "pretext_lr": 0.01}), progress=False)
     assert _files(al_dir(cfg)) == before
 
 
@@ -188,7 +197,7 @@ def test_feature_baselines_and_a_frozen_body_need_a_pretrained_network(separatin
     with pytest.raises(AsalError, match="typiclust.*pretrained is 'none'"):
         run_active_learning(separating_run(init="typiclust"), progress=False)
     with pytest.raises(AsalError, match="freeze_body.*pretrained is 'none'"):
-        run_active_learning(separating_run(freeze_body=True), progress=False)
+        separating_run(freeze_body=True)
 
 
 def test_more_cycles_continue_a_finished_run_and_fewer_are_refused(separating_run, tmp_path,

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from asal.data.mvtec import prepare_mvtec
 from asal.errors import AsalError
-from asal.mvtec import prepare_mvtec
 
 
 def _split_of(dest, cat):

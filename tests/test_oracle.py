@@ -4,14 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asal.anomaly_scores import import_scores
-from asal.batches import make_batches
-from asal.config import resolve
-from asal.data import list_split, pool_key
+from asal.config.layout import al_dir, labels_path
+from asal.config.profiles import resolve
+from asal.data.folders import list_split, pool_key
+from asal.data.labels import (LABEL_OF, TO_LABEL_CSV, read_labels, read_to_label, set_labels,
+                              write_labels)
 from asal.errors import AsalError
-from asal.loop import al_dir, run_active_learning
-from asal.oracle import (LABEL_OF, TO_LABEL_CSV, labels_path, read_labels, read_to_label,
-                         set_labels, write_labels)
+from asal.stages.active_learning.loop import run_active_learning
+from asal.stages.batches import make_batches
+from asal.stages.scores import import_scores
 
 CAT = "synth_washer"
 OUTPUTS = ("metrics_epoch.csv", "metrics_cycle.csv", "labeled.txt")
@@ -31,7 +32,7 @@ def make_cfg(synth_root, truth, tmp_path_factory):
     scores = pd.DataFrame({"path": list(truth),
                            "score": np.array(list(truth.values())) + rng.normal(0, .5, len(truth))})
     scores.to_csv(shared / "scores.csv", index=False)
-    batches = shared / "synthetic" / CAT / "batches"
+    batches = shared / "synthetic" / CAT / "batches" / "seed0"
 
     def cfg(runs, **kw):
         base = dict(category=CAT, data_root=str(synth_root), runs_root=str(runs),
@@ -158,8 +159,8 @@ def test_set_labels_keeps_order_and_changes_in_place(tmp_path, truth):
 def test_folders_oracle_refuses_an_unlabeled_pool(unlabeled_root, tmp_path):
     cfg = resolve(category="own", data_root=str(unlabeled_root), runs_root=str(tmp_path),
                   image_size=32, device="cpu", pretrained="none", freeze_body=False)
-    from asal.oracle import known_labels
-    from asal.data import load_split
+    from asal.data.images import load_split
+    from asal.stages.active_learning.asking import known_labels
     pool = load_split(unlabeled_root, "own", "train", 32)
     with pytest.raises(AsalError, match="-p oracle file"):
         known_labels(cfg, pool)

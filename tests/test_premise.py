@@ -5,7 +5,7 @@ from scipy.stats import hypergeom
 
 from asal.__main__ import main
 from asal.errors import AsalError
-from asal.premise import category_premise, label_of, premise_table
+from asal.stages.premise import category_premise, label_of, premise_table
 
 
 def _write(folder, batches):

@@ -6,13 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from asal.config import resolve
+from asal.config.layout import BACKBONE, ROTATION_SCORES, pretext_dir
+from asal.config.profiles import resolve
+from asal.data.images import load_split
+from asal.data.synthetic import make_synthetic
+from asal.data.textures import anomaly_source
 from asal.errors import AsalError
-from asal.learner import Normalizer, build_resnet18
-from asal.pretext import (BACKBONE, CHECKPOINT, ROTATION_SCORES, backbone_path,
-                          build_network, pretext_dir, representation_quality, rotation_losses,
-                          rotations, run_pretext, settings_of, train)
-from asal.synthetic import make_synthetic
+from asal.models.classifier import build_resnet18
+from asal.models.networks import Normalizer
+from asal.models.pretext import (CHECKPOINT, PretextSettings, build_network,
+                                 representation_quality, rotation_losses, rotations, train)
+from asal.stages.active_learning.pretext_inputs import initial_weights
+from asal.stages.pretext import run_pretext
 
 CAT = "synth_tiles"
 
@@ -68,11 +73,13 @@ def test_probes_score_separable_features_perfectly_and_need_both_classes():
 def test_interrupted_training_resumes_to_the_same_network(tiny, tmp_path):
     cfg = tiny(tmp_path)
     images = torch.randint(0, 255, (12, 3, 32, 32), dtype=torch.uint8)
-    s = settings_of(cfg)
-    whole, _ = train(images, s, tmp_path / "a", torch.device("cpu"), progress=False)
-    train(images, s, tmp_path / "b", torch.device("cpu"), progress=False, stop_after=1)
+    s = PretextSettings.of(cfg)
+    cpu = torch.device("cpu")
+    bank = anomaly_source(None, 32, s.seed, cpu, n_procedural=4)
+    whole, _ = train(images, s, bank, tmp_path / "a", cpu, progress=False)
+    train(images, s, bank, tmp_path / "b", cpu, progress=False, stop_after=1)
     assert (tmp_path / "b" / CHECKPOINT).exists()
-    resumed, record = train(images, s, tmp_path / "b", torch.device("cpu"), progress=False)
+    resumed, record = train(images, s, bank, tmp_path / "b", cpu, progress=False)
     assert record["resumed_from"] == 1 and len(record["history"]) == 2
     for (k, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), k
@@ -95,18 +102,36 @@ def test_stage_00_writes_a_headless_backbone_the_classifier_loads(tiny, tmp_path
     stamp = (out / BACKBONE).stat().st_mtime_ns
     assert run_pretext(cfg, progress=False) == metrics
     assert (out / BACKBONE).stat().st_mtime_ns == stamp
-    assert backbone_path(cfg) == out / BACKBONE
+    pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size)
+    assert initial_weights(cfg, pool) == str(out / BACKBONE)
 
 
-def test_a_backbone_of_other_settings_is_refused_then_retrained(tiny, tmp_path, capsys):
-    run_pretext(tiny(tmp_path), progress=False)
+def test_a_backbone_of_other_settings_is_refused_by_00_and_03(tiny, tmp_path):
+    cfg = tiny(tmp_path)
+    run_pretext(cfg, progress=False)
+    before = {p.name: p.read_bytes() for p in pretext_dir(cfg).iterdir()}
     other = tiny(tmp_path, pretext_lr=0.01)
-    with pytest.raises(AsalError, match="other settings.*00_pretext"):
-        backbone_path(other)
-    retrained = run_pretext(other, progress=False)
-    assert "training it again" in capsys.readouterr().out
-    assert retrained["settings"]["lr"] == 0.01
-    assert backbone_path(other) == pretext_dir(other) / BACKBONE
+    with pytest.raises(AsalError, match=r"made with pretext_lr=0\.001, and this one asks for "
+                                        r"pretext_lr=0\.01; pass -p exp"):
+        run_pretext(other, progress=False)
+    assert {p.name: p.read_bytes() for p in pretext_dir(cfg).iterdir()} == before
+    pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size)
+    with pytest.raises(AsalError, match=r"trained with pretext_lr=0\.001, and this run has "
+                                        r"0\.01; run notebooks/00_pretext.ipynb"):
+        initial_weights(other, pool)
+    # another pretext seed is another network, in a folder of its own
+    seeded = tiny(tmp_path, pretext_seed=1)
+    run_pretext(seeded, progress=False)
+    assert pretext_dir(seeded) != pretext_dir(cfg)
+    assert initial_weights(seeded, pool) == str(pretext_dir(seeded) / BACKBONE)
+
+
+def test_03_without_its_pretext_network_names_00(tiny, tmp_path):
+    cfg = tiny(tmp_path)
+    pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size)
+    with pytest.raises(AsalError, match=r"No synthesis pretext network for .* run "
+                                        r"notebooks/00_pretext.ipynb with -p category"):
+        initial_weights(cfg, pool)
 
 
 def test_rotation_task_writes_pt4al_scores_for_every_pool_image(tiny, tmp_path):

@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 import sys
@@ -8,9 +9,12 @@ import pytest
 import yaml
 from scipy.stats import wilcoxon
 
-from asal.config import PROJECT_ROOT
-from asal.results import (aubc, aubc_per_run, initial_anomalies, inits_against, last_cycle,
-                          paired_comparison)
+from asal.config.profiles import ENV_ROOTS
+from asal.models.statistics import (aubc, aubc_per_run, initial_anomalies, inits_against,
+                                    last_cycle, paired_comparison)
+from asal.project import PROJECT_ROOT
+
+ROOT_ENV = tuple(ENV_ROOTS.values())
 
 
 def test_aubc_of_known_curves():
@@ -82,9 +86,12 @@ def test_initial_anomalies_per_init():
 
 
 def _snakemake(*args, cwd):
+    """Snakemake on the project's workflow; the profiles these tests give name their roots,
+    so the test session's ASAL_* roots (conftest.py), which would win over them, are unset."""
+    env = {k: v for k, v in os.environ.items() if k not in ROOT_ENV}
     return subprocess.run([sys.executable, "-m", "snakemake", "-s",
                            str(PROJECT_ROOT / "workflow" / "Snakefile"), *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=900)
+                          cwd=cwd, capture_output=True, text=True, timeout=900, env=env)
 
 
 def test_dry_run_lists_the_expected_jobs(tmp_path):
@@ -101,6 +108,15 @@ def test_dry_run_lists_the_expected_jobs(tmp_path):
     assert counts["active_learning"] == 12 and counts["results"] == 1
 
 
+def test_a_misspelled_or_ill_typed_config_key_stops_before_any_job(tmp_path):
+    out = _snakemake("-n", "--cores", "2", "--config", "cylces=2", cwd=tmp_path)
+    assert out.returncode != 0
+    assert "Unknown parameter 'cylces' in --config; did you mean 'cycles'?" in out.stderr
+    assert "Traceback" not in out.stderr and "Job stats" not in out.stdout
+    out = _snakemake("-n", "--cores", "2", "--config", "epochs=ten", cwd=tmp_path)
+    assert "Parameter 'epochs' in --config must be a valid integer" in out.stderr
+
+
 def test_dry_run_of_the_coldstart_experiment(tmp_path):
     out = _snakemake("-n", "--cores", "2", "--forceall", "--configfile",
                      str(PROJECT_ROOT / "params" / "synthetic_coldstart.yaml"), cwd=tmp_path)
@@ -114,7 +130,7 @@ def test_dry_run_of_the_coldstart_experiment(tmp_path):
 
 def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
     profile = yaml.safe_load((PROJECT_ROOT / "params" / "synthetic.yaml").read_text())
-    profile.update(categories=["synth_washer"], seeds=[0], cycles=1, epochs=1,
+    profile.update(categories=["synth_washer"], seeds=[1], cycles=1, epochs=1,
                    draem_epochs=1, image_size=32, draem_score_filter=3,
                    inits=["asal", "random", "pt4al"], synthesis_epochs=1, rotation_epochs=1,
                    draem_normal=True,
@@ -122,8 +138,18 @@ def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
                    figures_root=str(tmp_path / "figures"))
     params = tmp_path / "tiny.yaml"
     params.write_text(yaml.safe_dump(profile))
-    out = _snakemake("--cores", "2", "--configfile", str(params), cwd=tmp_path)
+    # one resolution: --config reaches every job, and a list parsed by Snakemake as text
+    # reaches 04 as numbers
+    out = _snakemake("--cores", "2", "--configfile", str(params), "--config", "cycles=2",
+                     "seeds=[0]", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
+    runs = tmp_path / "runs" / "tiny"
+    for init in ("asal", "random", "pt4al"):
+        cycles = pd.read_csv(runs / "synth_washer" / "al" / init / "seed0" / "metrics_cycle.csv")
+        assert cycles.cycle.tolist() == [0, 1], init
+    assert not (runs / "synth_washer" / "al" / "asal" / "seed1").exists()
+    written = yaml.safe_load((runs / "profile.yaml").read_text())
+    assert written["cycles"] == 2 and written["seeds"] == [0] and written["exp"] == "tiny"
     figures = tmp_path / "figures" / "tiny"
     for name in ("comparison_auroc.csv", "comparison_auroc.md", "aubc_auroc.csv",
                  "paired_asal_vs_random.md", "initial_anomalies.csv",
@@ -138,7 +164,7 @@ def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
     assert sorted(pretext.task) == ["rotation", "synthesis"]
     first = (figures / "comparison_auroc.csv").read_text().splitlines()[0]
     assert "experiment=tiny" in first and "protocol=clean" in first and "complete" in first
-    assert (tmp_path / "runs" / "tiny" / "notebooks" / "04_results.ipynb").exists()
+    assert (runs / "notebooks" / "04_results.ipynb").exists()
     assert (figures / "missing_runs.txt").read_text() == ""
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from asal.errors import AsalError
-from asal.strategies import initial_selection, query
+from asal.models.strategies import initial_selection, query
 
 BATCHES = [[f"b{b}_{i}" for i in range(6)] for b in range(5)]
 
@@ -51,7 +51,7 @@ def test_queries_pick_the_most_uncertain():
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from asal.strategies import PoolViews  # noqa: E402
+from asal.models.strategies import PoolViews  # noqa: E402
 
 KEYS = [f"c/train/good/{i:03d}.png" for i in range(60)]
 

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from asal.data import CLASSES, mask_path
-from asal.synthetic import CATEGORIES, make_synthetic
+from asal.data.folders import CLASSES, mask_path
+from asal.data.synthetic import CATEGORIES, make_synthetic
 
 
 def _hashes(root):

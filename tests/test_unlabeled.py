@@ -7,14 +7,16 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from asal.anomaly_scores import run_scores
-from asal.batches import make_batches
-from asal.config import resolve
-from asal.data import UNKNOWN, list_split, load_split
+from asal.config.layout import al_dir, labels_path
+from asal.config.profiles import resolve
+from asal.data.folders import UNKNOWN, list_split
+from asal.data.images import load_split
+from asal.data.labels import set_labels
 from asal.errors import AsalError
-from asal.loop import al_dir, run_active_learning
-from asal.oracle import labels_path, set_labels
-from asal.pretext import run_pretext
+from asal.stages.active_learning.loop import run_active_learning
+from asal.stages.batches import make_batches
+from asal.stages.pretext import run_pretext
+from asal.stages.scores import run_scores
 
 
 def own_cfg(root, runs, **kw):
@@ -117,7 +119,7 @@ def test_the_notebooks_stop_and_continue_on_labels(unlabeled_root, tmp_path):
     """03 with oracle file ends normally where it needs labels; 05 shows them; 03 goes on."""
     import papermill
 
-    from asal.config import PROJECT_ROOT
+    from asal.project import PROJECT_ROOT
 
     truth = pd.read_csv(unlabeled_root / "truth.csv").set_index("path").label.to_dict()
     cfg = own_cfg(unlabeled_root, tmp_path)
@@ -147,5 +149,5 @@ def test_the_notebooks_stop_and_continue_on_labels(unlabeled_root, tmp_path):
 
 
 def result_keys(cfg):
-    from asal.oracle import read_to_label
+    from asal.data.labels import read_to_label
     return read_to_label(al_dir(cfg))

@@ -1,0 +1,150 @@
+"""The one owner of every path under runs/<exp>/ and figures/<exp>/.
+
+    runs/<exp>/profile.yaml                     what the workflow's jobs ran with
+    runs/<exp>/<cat>/pretext/<task>/seed<p>/    stage 00 (p: pretext_seed)
+    runs/<exp>/<cat>/scores/<train_on>/seed<d>/ stage 01 (d: draem_seed)
+    runs/<exp>/<cat>/batches/seed<d>/           stage 02, from scores/mixed/seed<d>/
+    runs/<exp>/<cat>/al/<init>/seed<s>/         stage 03 (s: seed)
+    runs/<exp>/<cat>/labels.csv                 a person's labels (oracle: file)
+    runs/<exp>/notebooks/<stage>/<name>.ipynb   the workflow's executed notebooks
+    figures/<exp>/                              stage 04
+
+Each seed is in the path of what it seeds, so no seeded output overwrites another. The
+methods take plain values, so the Snakefile builds its patterns with them
+(`layout.al("{cat}", "{init}", "{seed}")`); the functions below take a run's parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from asal.config.schema import Params
+
+LABELS_CSV = "labels.csv"
+PROFILE = "profile.yaml"
+CONFIG_JSON = "config.json"          # the parameters and provenance of a stage's result
+METRICS_JSON = "metrics.json"        # stages 00 and 01: what the result measured
+BACKBONE = "backbone.pt"             # stage 00: what `pretrained: self_supervised` loads
+ROTATION_SCORES = "rotation_scores.csv"   # stage 00, rotation: PT4AL's ranking
+SCORES_CSV = "scores.csv"            # stage 01: the pool's anomaly scores
+BATCHES_CSV = "batches.csv"          # stage 02
+METRICS_CYCLE = "metrics_cycle.csv"  # stage 03
+DRAEM_SPREAD = "draem_seed_spread.csv"
+PRETEXT_SPREAD = "pretext_seed_spread.csv"
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """The folders of one experiment: runs_root/exp and figures_root/exp."""
+
+    runs: Path
+    figures: Path | None = None
+
+    @classmethod
+    def of(cls, cfg: Params) -> RunLayout:
+        return cls(Path(cfg.runs_root) / cfg.exp, Path(cfg.figures_root) / cfg.exp)
+
+    def category(self, cat) -> Path:
+        return self.runs / str(cat)
+
+    def pretext(self, cat, task, pretext_seed) -> Path:
+        return self.category(cat) / "pretext" / str(task) / f"seed{pretext_seed}"
+
+    def scores(self, cat, train_on, draem_seed) -> Path:
+        return self.category(cat) / "scores" / str(train_on) / f"seed{draem_seed}"
+
+    def batches(self, cat, draem_seed) -> Path:
+        return self.category(cat) / "batches" / f"seed{draem_seed}"
+
+    def al(self, cat, init, seed) -> Path:
+        return self.category(cat) / "al" / str(init) / f"seed{seed}"
+
+    def labels_csv(self, cat) -> Path:
+        return self.category(cat) / LABELS_CSV
+
+    def notebook(self, stage: str, name: str | None = None) -> Path:
+        """An executed notebook: notebooks/<stage>/<name>.ipynb, or <stage>.ipynb alone."""
+        return self.runs / "notebooks" / (f"{stage}/{name}.ipynb" if name else f"{stage}.ipynb")
+
+    @property
+    def profile(self) -> Path:
+        return self.runs / PROFILE
+
+    @property
+    def draem_spread(self) -> Path:
+        return self.runs / DRAEM_SPREAD
+
+    @property
+    def pretext_spread(self) -> Path:
+        return self.runs / PRETEXT_SPREAD
+
+    # ----------------------------------------------------------- what a folder holds
+    def al_runs(self) -> Iterator[tuple[str, str, int, Path]]:
+        """(category, init, seed, folder) of every active-learning run, sorted."""
+        for folder in sorted(self.runs.glob("*/al/*/seed*")):
+            if (m := re.fullmatch(r"seed(\d+)", folder.name)) and folder.is_dir():
+                yield folder.parts[-4], folder.parts[-2], int(m.group(1)), folder
+
+    def pretext_runs(self) -> Iterator[tuple[str, str, int, Path]]:
+        """(category, task, pretext_seed, folder) of every pretext network, sorted."""
+        for folder in sorted(self.runs.glob("*/pretext/*/seed*")):
+            if (m := re.fullmatch(r"seed(\d+)", folder.name)) and folder.is_dir():
+                yield folder.parts[-4], folder.parts[-2], int(m.group(1)), folder
+
+    def ranking_folders(self) -> dict[str, Path]:
+        """The batches each category's runs use, by category (its lowest DRAEM seed)."""
+        found = {}
+        for folder in sorted(self.runs.glob("*/batches/seed*"), key=_seed_order):
+            found.setdefault(folder.parts[-3], folder)
+        return found
+
+
+def _seed_order(folder: Path):
+    m = re.fullmatch(r"seed(\d+)", folder.name)
+    return (folder.parts[-3], int(m.group(1)) if m else -1)
+
+
+# ------------------------------------------------------------- a run's own folders
+
+def _need_category(cfg: Params) -> str:
+    if not cfg.category:
+        from asal.errors import AsalError
+        raise AsalError("This step works on one category; pass -p category <name>.")
+    return cfg.category
+
+
+def pretext_dir(cfg: Params, task: str | None = None) -> Path:
+    return RunLayout.of(cfg).pretext(_need_category(cfg), task or cfg.pretext_task,
+                                     cfg.pretext_seed)
+
+
+def scores_dir(cfg: Params, train_on: str | None = None) -> Path:
+    return RunLayout.of(cfg).scores(_need_category(cfg), train_on or cfg.train_on,
+                                    cfg.draem_seed)
+
+
+def batches_dir(cfg: Params) -> Path:
+    """The batches 02 writes for this run's DRAEM seed."""
+    return RunLayout.of(cfg).batches(_need_category(cfg), cfg.draem_seed)
+
+
+def source_batches(cfg: Params) -> Path:
+    """The batches 03 reads: the given batches_dir, else 02's."""
+    return Path(cfg.batches_dir) if cfg.batches_dir else batches_dir(cfg)
+
+
+def al_dir(cfg: Params) -> Path:
+    return RunLayout.of(cfg).al(_need_category(cfg), cfg.init, cfg.seed)
+
+
+def labels_path(cfg: Params) -> Path:
+    return Path(cfg.labels_csv) if cfg.labels_csv else \
+        RunLayout.of(cfg).labels_csv(_need_category(cfg))
+
+
+def figures_dir(cfg: Params) -> Path:
+    return RunLayout.of(cfg).figures

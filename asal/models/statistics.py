@@ -1,0 +1,98 @@
+"""The statistics of the results: budget curves, means over seeds, paired tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import wilcoxon
+from statsmodels.stats.multitest import multipletests
+
+
+def last_cycle(cycles: pd.DataFrame) -> pd.DataFrame:
+    """One row per (category, init, seed): the run's final cycle."""
+    idx = cycles.groupby(["category", "init", "seed"]).cycle.idxmax()
+    return cycles.loc[idx].reset_index(drop=True)
+
+
+def aubc(n_labels, values) -> float:
+    """Area under the budget curve: trapezoid over the label range, normalised to [0, 1]."""
+    x, y = np.asarray(n_labels, float), np.asarray(values, float)
+    if len(x) < 2 or x[-1] == x[0]:
+        return float(y[0]) if len(y) else float("nan")
+    return float(np.trapezoid(y, x) / (x[-1] - x[0]))
+
+
+def aubc_per_run(cycles: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
+    rows = [{"category": c, "init": i, "seed": s,
+             "aubc": aubc(g.sort_values("n_labels").n_labels, g.sort_values("n_labels")[metric])}
+            for (c, i, s), g in cycles.groupby(["category", "init", "seed"])]
+    return pd.DataFrame(rows, columns=["category", "init", "seed", "aubc"])
+
+
+def mean_std(frame: pd.DataFrame, value: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """category x init table of 'mean ± std' over seeds, with a mean-over-categories row."""
+    stats = frame.groupby(["category", "init"])[value].agg(["mean", "std"]).reset_index()
+    per_cat = stats.pivot(index="category", columns="init", values="mean")
+    spread = stats.pivot(index="category", columns="init", values="std")
+    per_cat.loc["mean"] = per_cat.mean()
+    # spread of the mean row: std over categories of the per-category means
+    spread.loc["mean"] = per_cat.drop(index="mean").std()
+    return per_cat, spread
+
+
+def paired_comparison(values: pd.DataFrame, a: str = "asal", b: str = "random",
+                      value: str = "auroc", tie: float = 1e-3) -> dict:
+    """Wins / ties / losses of `a` against `b` over (category, seed) pairs, and Wilcoxon."""
+    wide = values.pivot_table(index=["category", "seed"], columns="init", values=value)
+    if a not in wide or b not in wide:
+        return {"pairs": 0, "wins": 0, "ties": 0, "losses": 0, "mean_difference": np.nan,
+                "wilcoxon_p": np.nan}
+    diff = (wide[a] - wide[b]).dropna()
+    wins, losses = int((diff > tie).sum()), int((diff < -tie).sum())
+    nonzero = diff[diff.abs() > tie]
+    p = float(wilcoxon(nonzero).pvalue) if len(nonzero) >= 2 else np.nan
+    return {"pairs": int(len(diff)), "wins": wins, "ties": int(len(diff)) - wins - losses,
+            "losses": losses, "mean_difference": float(diff.mean()), "wilcoxon_p": p}
+
+
+def inits_against(final: pd.DataFrame, areas: pd.DataFrame, cycles: pd.DataFrame,
+                  baseline: str = "random") -> pd.DataFrame:
+    """Every initial selection in one table, each paired against `baseline`.
+
+    Per init: final test AUROC and AUBC (mean and std over categories x seeds), the defects
+    in its initial set (mean), and for each of the two measures the paired Wilcoxon test
+    against the baseline over (category, seed) pairs, its p-value corrected by Holm over
+    the inits compared (one family per measure).
+    """
+    first = cycles[cycles.cycle == 0].groupby("init").n_anomalies.mean()
+    rows = []
+    for init in sorted(final.init.unique(), key=lambda i: (i != "asal", i == baseline, i)):
+        f, a = final[final.init == init], areas[areas.init == init]
+        row = {"init": init, "final_auroc_mean": f.auroc.mean(), "final_auroc_std": f.auroc.std(),
+               "aubc_mean": a.aubc.mean(), "aubc_std": a.aubc.std(),
+               "initial_defects_mean": first.get(init, np.nan), "runs": len(f)}
+        for name, frame, value in (("final", final, "auroc"), ("aubc", areas, "aubc")):
+            pair = frame[frame.init.isin([init, baseline])]
+            test = (paired_comparison(pair, init, baseline, value) if init != baseline
+                    else dict.fromkeys(("pairs", "wins", "losses", "mean_difference",
+                                        "wilcoxon_p"), np.nan))
+            row.update({f"{name}_{k}": test[k] for k in ("wins", "losses", "mean_difference",
+                                                          "wilcoxon_p")})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for name in ("final", "aubc"):
+        p = table[f"{name}_wilcoxon_p"]
+        ok = p.notna()
+        table[f"{name}_p_holm"] = np.nan
+        if ok.any():
+            table.loc[ok, f"{name}_p_holm"] = multipletests(p[ok], method="holm")[1]
+    return table
+
+
+def initial_anomalies(cycles: pd.DataFrame) -> pd.DataFrame:
+    """Anomalies in the initial labeled set (cycle 0), per category and init, over seeds."""
+    first = cycles[cycles.cycle == 0]
+    table = first.groupby(["category", "init"]).n_anomalies.agg(
+        ["mean", "min", "max"]).reset_index()
+    labels = first.groupby(["category", "init"]).n_labels.first().reset_index(drop=True)
+    return table.assign(initial_labels=labels.to_numpy())

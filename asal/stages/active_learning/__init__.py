@@ -1,0 +1,1 @@
+"""Stage 03: the initial set and the active-learning cycles."""

@@ -1,0 +1,297 @@
+"""Stage 03: the initial set and the active-learning cycles, with metrics and resume.
+
+One run is one (category, init, seed) in runs/<exp>/<cat>/al/<init>/seed<seed>/. Cycle 0
+trains on the initial set; every later cycle queries `query_size` more images and trains
+again (asal/stages/active_learning/protocols.py: clean or paper). After each cycle the
+CSVs, labeled.txt, the checkpoint and config.json are written as one set, so a rerun after
+a kill continues and ends with the same files; a folder holding a run made with other
+parameters is refused, and more cycles continue a finished run. Labels come from the
+folders or from a person (asking.py).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from asal.config.layout import al_dir, source_batches
+from asal.data.batchfiles import check_against_pool, ranking, read_batches
+from asal.data.images import Split, load_split, load_test
+from asal.errors import AsalError
+from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
+from asal.models.classifier import evaluate, predict_logits, train_epoch
+from asal.models.networks import Normalizer, Timer
+from asal.models.strategies import initial_selection, query
+from asal.provenance import run_record
+from asal.runtime import adam, configure
+from asal.stages.active_learning import pretext_inputs as pretext
+from asal.stages.active_learning.asking import (NEXT_TO_LABEL, ask_for_labels, known_labels,
+                                                write_next_to_label)
+from asal.stages.active_learning.protocols import (METRICS, EpochPick, auroc_on, evaluates,
+                                                   fresh_model, query_candidates,
+                                                   query_probabilities, trained_parameters)
+from asal.stages.active_learning.state import (CHECKPOINT, LoopResult, LoopState,
+                                               check_budget, fingerprint, labels_used,
+                                               read_checkpoint)
+from asal.stages.claims import refuse_other_parameters
+
+if TYPE_CHECKING:
+    from asal.config.schema import Params
+
+OUTPUTS = ("config.json", "metrics_epoch.csv", "metrics_cycle.csv", "labeled.txt")
+LABEL_NAMES = {0: "good", 1: "anomaly", None: "no label"}
+
+
+def load_loop_data(cfg: Params) -> tuple[Split, Split | None, list[list[str]]]:
+    folder = source_batches(cfg)
+    if not (folder / "batch0.txt").exists():
+        raise AsalError(f"No batches for {cfg.category} in {folder}; run "
+                        f"notebooks/01_scores.ipynb then notebooks/02_split_batches.ipynb with "
+                        f"-p category {cfg.category}, or pass batches_dir.")
+    batches = read_batches(folder)
+    pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size, cfg.use_grayscale)
+    test = load_test(cfg.data_root, cfg.category, cfg.image_size, cfg.use_grayscale)
+    check_against_pool(batches, pool.keys(), folder)
+    if sum(map(len, batches)) != len(pool):
+        raise AsalError(f"The batches in {folder} hold {sum(map(len, batches))} images, the "
+                        f"pool {len(pool)}; rebuild them with 02_split_batches.")
+    if test is None and cfg.protocol == "paper":
+        raise AsalError(f"protocol 'paper' picks each cycle's epoch on the test split, and "
+                        f"{cfg.category} has none; use protocol 'clean'.")
+    # the folders' labels are checked only when they are the labels the loop uses
+    labeled = [("pool", pool)] if cfg.oracle == "folders" and pool.labeled else []
+    for name, split in labeled + ([("test split", test)] if test is not None else []):
+        if split.labels.min() == split.labels.max():
+            missing = "anomalies" if split.labels.max() == 0 else "normal images"
+            raise AsalError(f"The {name} of {cfg.category} holds no {missing}; a good/defect "
+                            "classifier needs both classes.")
+    return pool, test, batches
+
+
+class Loop:
+    """One run: init, seed and protocol fixed; its state can be saved after every cycle."""
+
+    def __init__(self, cfg: Params, progress: bool = True):
+        self.cfg, self.progress = cfg, progress
+        self.device = configure(cfg)
+        self.out = al_dir(cfg)
+        self.pool, self.test, self.batches = load_loop_data(cfg)
+        self.known = known_labels(cfg, self.pool)       # label by pool key, as far as known
+        self.weights = pretext.initial_weights(cfg, self.pool)
+        self.keys = self.pool.keys()
+        views = pretext.pool_views(cfg, self.pool, self.weights, self.device)
+        initial = initial_selection(cfg.init, self.batches, cfg.per_batch, cfg.seed, views)
+        check_budget(cfg, len(self.pool), len(initial))
+        self.fingerprint = fingerprint(cfg, self.batches, self.pool, initial)
+        index = {k: i for i, k in enumerate(self.keys)}
+        self.state = LoopState([index[k] for k in initial],
+                               torch.Generator().manual_seed(cfg.seed))
+        self.waiting: list[str] = []     # pool keys the next cycle waits for
+
+    # ------------------------------------------------------------------ save / resume
+    def labels_used(self) -> dict[str, int]:
+        return {self.keys[i]: self.known[self.keys[i]] for i in self.state.trained_on()}
+
+    def files(self) -> dict[str, bytes | str]:
+        """The run's set: config.json and the checkpoint; the outputs once a cycle is done."""
+        s = self.state
+        files = {"config.json": self.config_text,
+                 CHECKPOINT: s.to_bytes(self.fingerprint, self.labels_used())}
+        if s.cycle:
+            files.update({
+                "metrics_epoch.csv": csv_text(pd.DataFrame(s.epoch_rows)),
+                "metrics_cycle.csv": csv_text(pd.DataFrame(s.cycle_rows)),
+                "labeled.txt": "".join(f"{self.keys[i]}\n" for i in s.labeled),
+                "timing.json": json_text({**s.timing, "cycles_done": s.cycle})})
+        if s.cycle == self.cfg.cycles:       # the checkpoint holds the model until then
+            files["model.pt"] = torch_bytes(s.model_state)
+        return files
+
+    def save(self):
+        """Everything so far as one set (asal/io.py: write_set)."""
+        write_set(self.out, self.files(),
+                  remove=[] if self.state.cycle == self.cfg.cycles else ["model.pt"])
+
+    def check_folder(self):
+        """Refuse a folder holding a run made with other parameters, or with more cycles."""
+        refuse_other_parameters(self.out, self.cfg, "al")
+        cycles = self.out / "metrics_cycle.csv"
+        done = len(pd.read_csv(cycles)) if cycles.exists() else 0
+        if done > self.cfg.cycles:
+            raise AsalError(f"{self.out} holds a run of {done} cycles, and this one asks for "
+                            f"cycles={self.cfg.cycles}; its first {self.cfg.cycles} rows are "
+                            f"that run's, so read them there, or pass cycles >= {done}.")
+
+    def resume(self):
+        """Continue from the last finished cycle of an earlier run with the same parameters."""
+        self.check_folder()
+        saved = read_checkpoint(self.out)
+        if saved is None:
+            if (self.out / "metrics_cycle.csv").exists():
+                print(f"{self.out} holds no checkpoint (they are not committed): its cycles "
+                      "are run again from cycle 0, to the same numbers on the same CPU.")
+            return
+        if saved["fingerprint"] != self.fingerprint:
+            print(f"The images or batches of {self.cfg.category} changed since the run in "
+                  f"{self.out} was made; it starts again from cycle 0, and its files are "
+                  "replaced once the new run has some of its own.")
+            return
+        used = labels_used(saved)
+        changed = [k for k, v in used.items() if self.known.get(k) != v]
+        if changed:
+            key = changed[0]
+            print(f"The labels now given differ from those this run trained with in "
+                  f"{len(changed)} image(s) (first: {key}, {LABEL_NAMES[used[key]]} then, "
+                  f"{LABEL_NAMES[self.known.get(key)]} now); it starts again from cycle 0.")
+            return
+        self.state.restore(saved)
+
+    def unlabeled_of(self, indices: list[int]) -> list[str]:
+        """Pool keys among `indices` whose label the oracle does not give yet."""
+        return [self.keys[i] for i in indices if self.keys[i] not in self.known]
+
+    # ------------------------------------------------------------------------ a cycle
+    def _query(self, model, norm, timer) -> list:
+        """[positions, confidences] of the next cycle's images, ties label-blind."""
+        cfg, s = self.cfg, self.state
+        candidates = query_candidates(len(self.pool), s.labeled, cfg.protocol)
+        logits = predict_logits(model, self.pool_images[candidates], norm, timer)
+        prob = query_probabilities(logits, cfg.protocol)
+        picks = query(cfg.query, prob, cfg.query_size, s.gen,
+                      [self.keys[i] for i in candidates], salt=cfg.seed)
+        new = [candidates[p] for p in picks]
+        if cfg.protocol == "clean":
+            assert not set(new) & set(s.labeled), "queried an image that is labeled"
+        return [new, [float(prob[p].max()) for p in picks]]
+
+    def _train(self, model, norm, timer) -> tuple[list[dict], dict]:
+        """The cycle's epochs on the labeled set: their rows, and the cycle's result."""
+        cfg, s = self.cfg, self.state
+        optimizer = adam(trained_parameters(model, cfg.freeze_body), lr=cfg.lr,
+                         weight_decay=cfg.weight_decay)
+        images = self.pool_images[torch.tensor(s.labeled, device=self.device)]
+        labels = torch.tensor([self.known[self.keys[i]] for i in s.labeled], device=self.device)
+        counts = {"n_labels": len(s.labeled), "n_anomalies": int(labels.sum())}
+        pick, rows = EpochPick(cfg.protocol), []
+        for epoch in range(1, cfg.epochs + 1):
+            loss = train_epoch(model, optimizer, images, labels, norm, cfg.batch_size,
+                               s.gen, timer, frozen_body=cfg.freeze_body)
+            if self.test is not None and evaluates(cfg, epoch):
+                logits = predict_logits(model, self.test_images, norm, timer)
+                metrics = evaluate(logits, self.test.labels.numpy(), auroc_on(cfg.protocol))
+            else:
+                metrics = dict.fromkeys(METRICS, float("nan"))
+            rows.append({"cycle": s.cycle, "epoch": epoch, **counts, "train_loss": loss,
+                         **metrics})
+            pick.see(model, metrics)
+        result, s.model_state = pick.result(model, rows)
+        return rows, {**counts, "n_unique": len(set(s.labeled)), **result}
+
+    def run_cycle(self) -> bool:
+        """One cycle; False when its query waits for labels (the state keeps the query)."""
+        cfg, s = self.cfg, self.state
+        norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, self.device)
+        timer, start = Timer(self.device), time.perf_counter()
+        model = fresh_model(self.weights, cfg.seed, s.cycle, self.device)
+        if s.model_state is not None:
+            model.load_state_dict(s.model_state)
+        queried, confidence = [], []
+        if s.cycle > 0:
+            if s.pending is None:
+                s.pending = self._query(model, norm, timer)
+                s.labeled += s.pending[0]
+            queried, confidence = s.pending
+            self.waiting = self.unlabeled_of(queried)
+            if self.waiting:
+                return False
+            s.pending = None
+            if cfg.reinit_each_cycle:
+                model = fresh_model(self.weights, cfg.seed, s.cycle, self.device)
+        rows, result = self._train(model, norm, timer)
+        n_labels, n_unique = result.pop("n_labels"), result.pop("n_unique")
+        n_anomalies = result.pop("n_anomalies")
+        s.epoch_rows += rows
+        s.cycle_rows.append({
+            "cycle": s.cycle, "n_labels": n_labels, "n_unique": n_unique,
+            "n_anomalies": n_anomalies, **result,
+            "queried": ";".join(self.keys[i] for i in queried),
+            "confidence": ";".join(f"{c:.6f}" for c in confidence)})
+        s.cycle += 1
+        s.timing["seconds"] += time.perf_counter() - start
+        s.timing["model_seconds"] += timer.seconds
+        return True
+
+    # ------------------------------------------------------------------------ the run
+    def _cycles(self, stop_after_cycle: int | None):
+        cfg, s = self.cfg, self.state
+        (self.out / NEXT_TO_LABEL).unlink(missing_ok=True)     # of an earlier, shorter run
+        self.pool_images = self.pool.images.to(self.device)
+        if self.test is not None:
+            self.test_images = self.test.images.to(self.device)
+        bar = tqdm(total=cfg.cycles, initial=s.cycle, disable=not self.progress,
+                   desc=f"{cfg.category} {cfg.init} seed {cfg.seed}", unit="cycle")
+        while s.cycle < cfg.cycles:
+            if s.cycle == 0:
+                self.waiting = self.unlabeled_of(s.labeled)
+                if self.waiting:
+                    self.save()            # config.json tells what the folder holds
+                    break
+            if not self.run_cycle():
+                self.save()                # the query is kept: it is not made again
+                break
+            self.save()
+            bar.update(1)
+            if stop_after_cycle is not None and s.cycle >= stop_after_cycle:
+                break
+        bar.close()
+
+    def run(self, stop_after_cycle: int | None = None) -> LoopResult:
+        cfg, s = self.cfg, self.state
+        self.resume()
+        complete = all((self.out / name).exists() for name in OUTPUTS)
+        # a finished run with all its files keeps the provenance it was made with
+        self.config_text = (json_text(run_record(cfg, self.device,
+                                                 fingerprint=self.fingerprint))
+                            if s.cycle < cfg.cycles or not complete
+                            else (self.out / "config.json").read_text())
+        if s.cycle >= cfg.cycles and not complete:
+            self.save()                # finished before, but files were removed since
+        if s.cycle < cfg.cycles:
+            self._cycles(stop_after_cycle)
+        ask_for_labels(cfg, self.out, self.waiting, s.cycle,
+                       ranking(source_batches(cfg)) if self.waiting else None)
+        if cfg.oracle == "file" and s.cycle >= cfg.cycles \
+                and not (self.out / NEXT_TO_LABEL).exists():
+            self.next_to_label()
+        return LoopResult(self.out, pd.DataFrame(s.epoch_rows), pd.DataFrame(s.cycle_rows),
+                          [self.keys[i] for i in s.trained_on()], self.pool, s.timing,
+                          self.labels_used(), self.waiting, cfg.cycles)
+
+    def next_to_label(self):
+        """The finished classifier's probabilities for every image it has no label for."""
+        cfg, device = self.cfg, self.device
+        model = fresh_model(self.weights, cfg.seed, self.state.cycle, device)
+        model.load_state_dict(self.state.model_state)
+        taken = set(self.state.labeled)
+        rest = [i for i in range(len(self.pool)) if i not in taken]
+        norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
+        logits = predict_logits(model, self.pool.images[rest].to(device), norm, Timer(device))
+        write_next_to_label(cfg, self.out, [self.keys[i] for i in rest],
+                            query_probabilities(logits, cfg.protocol),
+                            ranking(source_batches(cfg)))
+
+
+def run_active_learning(cfg: Params, progress: bool = True,
+                        stop_after_cycle: int | None = None) -> LoopResult:
+    """Stage 03 for one (category, init, seed): run, or resume, the cycles.
+
+    The run folder is locked meanwhile: a second process on the same run waits, then
+    resumes from what the first one left.
+    """
+    with exclusive(al_dir(cfg), f"running {cfg.category} {cfg.init} seed {cfg.seed}"):
+        return Loop(cfg, progress).run(stop_after_cycle)
+

@@ -1,0 +1,183 @@
+"""What notebooks/05_label.ipynb does: show the images a run asks for, one at a time, and
+write each label to labels.csv the moment it is given.
+
+`LabelSession` holds the logic and is tested without a browser; `labeling_widget` lays it
+out with ipywidgets (the image large, its anomaly score and rank, good / defect / back
+buttons with the keys g, d and b, and "k of n").
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from asal.config.layout import al_dir, labels_path, source_batches
+from asal.data.batchfiles import ranking
+from asal.data.folders import pool_key
+from asal.data.images import list_pool
+from asal.data.labels import LABEL_OF, TO_LABEL_CSV, read_labels, read_to_label, set_labels
+from asal.errors import AsalError
+
+if TYPE_CHECKING:
+    from asal.config.schema import Params
+
+DISPLAY_PX = 512                  # the image's longer side on screen
+KEYS = {"g": "good", "d": "anomaly", "b": "back"}
+
+
+class LabelSession:
+    """The images of one run's to_label.csv and the person's place among them."""
+
+    def __init__(self, cfg: Params):
+        self.cfg = cfg
+        self.run_folder = al_dir(cfg)
+        self.items = read_to_label(self.run_folder)
+        self.labels_file = labels_path(cfg)
+        paths, _ = list_pool(cfg.data_root, cfg.category)
+        self.pool_keys = [pool_key(p) for p in paths]
+        self.file_of = {pool_key(p): Path(p) for p in paths}
+        unknown = [k for k in self.items if k not in self.file_of]
+        if unknown:
+            raise AsalError(f"{self.run_folder / TO_LABEL_CSV} asks for {unknown[0]}, which "
+                            f"is not in the pool of {cfg.category}; run 03 again to renew it.")
+        # anomaly score and rank, as 02 wrote them (a run that asks for nothing needs none)
+        self.ranking = ranking(source_batches(cfg)).set_index("path") if self.items else None
+        self.labels = read_labels(self.labels_file, self.pool_keys, cfg.data_root)
+        self.position = self.first_unlabeled()
+
+    # ----------------------------------------------------------------- where the person is
+    def first_unlabeled(self) -> int:
+        """Where a session starts: the first image without a label (the end when none)."""
+        return next((i for i, k in enumerate(self.items) if k not in self.labels),
+                    len(self.items))
+
+    @property
+    def current(self) -> str | None:
+        return self.items[self.position] if self.position < len(self.items) else None
+
+    @property
+    def done(self) -> bool:
+        return all(k in self.labels for k in self.items)
+
+    def progress(self) -> str:
+        n = len(self.items)
+        given = sum(k in self.labels for k in self.items)
+        if self.current is None:
+            return f"{given} of {n} labeled"
+        return f"{self.position + 1} of {n} ({given} labeled)"
+
+    # ------------------------------------------------------------------------- actions
+    def give(self, label: str):
+        """Label the current image (good, anomaly or defect), save at once, move on."""
+        label = "anomaly" if label == "defect" else label
+        if label not in LABEL_OF:
+            raise AsalError(f"Label '{label}' is unknown; use good or defect.")
+        if self.current is None:
+            return
+        self.labels = set_labels(self.labels_file, {self.current: LABEL_OF[label]},
+                                 self.pool_keys, self.cfg.data_root)
+        self.position += 1
+
+    def back(self):
+        """One image back, to see or change its label."""
+        self.position = max(0, self.position - 1)
+
+    def press(self, key: str):
+        """A keyboard shortcut: g good, d defect, b back; other keys do nothing."""
+        action = KEYS.get(key.lower())
+        if action == "back":
+            self.back()
+        elif action:
+            self.give(action)
+
+    # ------------------------------------------------------------------- what is shown
+    def label_of(self, key: str) -> str | None:
+        value = self.labels.get(key)
+        return None if value is None else ("good" if value == 0 else "defect")
+
+    def caption(self) -> str:
+        key = self.current
+        if key is None:
+            if not self.items:
+                text = (f"Nothing to label for {self.cfg.category} ({self.cfg.init}, seed "
+                        f"{self.cfg.seed}): the run asks for no image. Run 03 to see what "
+                        "it needs next.")
+            elif self.done:
+                text = (f"All {len(self.items)} images are labeled and saved in "
+                        f"{self.labels_file}. Run 03 again (same parameters) to continue.")
+            else:
+                text = "End of the list; press back to label the images still open."
+            return html.escape(text)            # HTML: names and paths are text, not markup
+        parts = [f"<b>{self.progress()}</b>", f"<code>{html.escape(key)}</code>"]
+        if self.ranking is not None and key in self.ranking.index:
+            row = self.ranking.loc[key]
+            score = f"anomaly score {row['score']:.4g}, " if "score" in row else ""
+            parts.append(f"{score}rank {int(row['rank']) + 1} of {len(self.ranking)} "
+                         "(1 = most anomalous)")
+        given = self.label_of(key)
+        parts.append(f"labeled <b>{given}</b> (click to change)" if given else "not labeled yet")
+        return " · ".join(parts)
+
+    def image_png(self, key: str | None = None, size: int = DISPLAY_PX) -> bytes:
+        """The image as PNG bytes, its longer side scaled to `size` pixels."""
+        key = key or self.current
+        with Image.open(self.file_of[key]) as img:
+            img = img.convert("RGB")
+            scale = size / max(img.size)
+            img = img.resize((round(img.width * scale), round(img.height * scale)),
+                             Image.LANCZOS)
+            buffer = io.BytesIO()
+            img.save(buffer, format="PNG")
+        return buffer.getvalue()
+
+
+def labeling_widget(session: LabelSession):
+    """The labeler as ipywidgets: image, caption, buttons; keys g / d / b on the image."""
+    import ipywidgets as w
+    from ipyevents import Event
+
+    image = w.Image(format="png", layout=w.Layout(width=f"{DISPLAY_PX}px",
+                                                  height=f"{DISPLAY_PX}px",
+                                                  object_fit="contain"))
+    caption = w.HTML()
+    message = w.HTML()
+    buttons = {
+        "good": w.Button(description="good (g)", button_style="success", icon="check"),
+        "anomaly": w.Button(description="defect (d)", button_style="danger", icon="times"),
+        "back": w.Button(description="back (b)", icon="arrow-left"),
+    }
+    for button in buttons.values():
+        button.layout = w.Layout(width="150px", height="48px")
+
+    def show():
+        caption.value = session.caption()
+        key = session.current
+        image.layout.visibility = "visible" if key else "hidden"
+        if key:
+            image.value = session.image_png(key)
+        for name in ("good", "anomaly"):
+            buttons[name].disabled = key is None
+
+    def act(action):
+        try:
+            action()
+            message.value = ""
+        except AsalError as err:        # e.g. labels.csv was edited into a bad state
+            message.value = f"<span style='color:#b00'>{html.escape(str(err))}</span>"
+        show()
+
+    buttons["good"].on_click(lambda _: act(lambda: session.give("good")))
+    buttons["anomaly"].on_click(lambda _: act(lambda: session.give("anomaly")))
+    buttons["back"].on_click(lambda _: act(session.back))
+    box = w.VBox([caption, w.HBox([image]), w.HBox(list(buttons.values())), message],
+                 layout=w.Layout(border="1px solid #ccc", padding="8px", width="fit-content"))
+    # ipyevents hears the keys while the pointer is over the labeler
+    keys = Event(source=box, watched_events=["keydown"], prevent_default_action=True)
+    keys.on_dom_event(lambda event: act(lambda: session.press(event.get("key", ""))))
+    box.key_events = keys               # keeps the listener alive as long as the labeler
+    show()
+    return box

@@ -1,0 +1,1 @@
+"""Tools over the stages: reproduction checks, seed-spread experiments, the command line."""

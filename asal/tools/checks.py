@@ -1,0 +1,188 @@
+"""Did a rerun of a notebook reproduce the committed run? The checks 01 and 03 print.
+
+Three kinds of output (README, "Reproducing elsewhere"):
+- deterministic given their inputs (data, batches from scores, initial picks, tables from
+  runs): compared exactly;
+- trained numbers (DRAEM's AUROCs, the classifier's metrics): compared within a tolerance;
+- timings: never compared.
+
+How a tolerance is derived. On another CPU the same seed trains to other numbers: the
+kernels sum in another order, and training grows those last-bit differences into another
+trajectory, so a rebuilt number varies like a run with another seed (measured: README).
+If one run's value has seed standard deviation sigma, the difference of two runs has
+standard deviation sigma * sqrt(2), and that of two means over n seeds sigma * sqrt(2 / n).
+A value fails when |rebuilt - committed| > z * sigma * sqrt(2 / n), where z is the
+two-sided normal quantile for a family-wise false-alarm rate ALPHA over the m values checked
+together (Bonferroni): z = Phi^-1(1 - ALPHA / (2 m)). sigma is pooled (root mean square)
+over the cells of a table, because three seeds alone estimate a standard deviation poorly.
+The seed spreads come from the committed experiment: the classifier's from its seeds, and
+DRAEM's from runs/<exp>/draem_seed_spread.csv (`python -m asal draem-spread`).
+"""
+
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from asal.config.layout import (BACKBONE, CONFIG_JSON, DRAEM_SPREAD, METRICS_CYCLE,
+                                METRICS_JSON, RunLayout, al_dir, pretext_dir, scores_dir)
+from asal.models.statistics import aubc
+from asal.models.tolerance import (Verdict, classifier_sigma, draem_sigma, pooled_sd, require,
+                                   tolerance, tolerance_lines)
+from asal.stages.claims import recorded
+
+if TYPE_CHECKING:
+    from asal.config.schema import Params
+
+DRAEM_METRICS = ("test_image_auroc", "test_pixel_auroc", "pool_image_auroc")
+# inits whose pick follows from the batches alone, so a re-run on the committed batches
+# must pick the same images
+BATCH_INITS = ("asal", "random", "top")
+
+
+# ----------------------------------------------------------------- stage 01 (DRAEM)
+
+def read_spread(path: Path) -> pd.DataFrame | None:
+    """A seed-spread table of the experiment (RunLayout.draem_spread, .pretext_spread)."""
+    return pd.read_csv(path) if path.exists() else None
+
+
+@dataclass
+class DraemReference:
+    """The committed metrics of a stage-01 run, read before a re-run overwrites them."""
+
+    metrics: dict | None
+    spread: pd.DataFrame | None
+    why_not: str = ""
+
+    def check(self, metrics: dict) -> list[Verdict]:
+        names = [k for k in DRAEM_METRICS if self.metrics.get(k) is not None]
+        return [Verdict(k, round(self.metrics[k], 4), round(metrics[k], 4),
+                        tolerance(draem_sigma(self.spread, k), 1, len(names)))
+                for k in names]
+
+
+def draem_reference(cfg: Params) -> DraemReference:
+    """The committed run of this folder (its parameters are this run's: 01 refuses
+    others), and the recorded seed spread, if any."""
+    path = scores_dir(cfg) / METRICS_JSON
+    if not path.exists():
+        return DraemReference(None, None, "no committed run in this folder")
+    if (key := cfg.first_difference(recorded(path.parent) or {}, "scores")) is not None:
+        return DraemReference(None, None, f"the committed run used another {key}")
+    spread = read_spread(RunLayout.of(cfg).draem_spread)
+    if spread is None:
+        return DraemReference(None, None, f"no seed spread recorded ({DRAEM_SPREAD})")
+    return DraemReference(json.loads(path.read_text()), spread)
+
+
+# ------------------------------------------------------- stage 03 (active learning)
+
+def final_values(layout: RunLayout, metric: str = "auroc") -> pd.DataFrame:
+    """Final-cycle metric and AUBC of every run of an experiment: category, init, seed."""
+    rows = []
+    for cat, init, seed, folder in layout.al_runs():
+        if not (folder / METRICS_CYCLE).exists():
+            continue
+        frame = pd.read_csv(folder / METRICS_CYCLE).sort_values("cycle")
+        rows.append({"category": cat, "init": init, "seed": seed,
+                     "final": float(frame[metric].iloc[-1]),
+                     "aubc": aubc(frame.n_labels, frame[metric])})
+    return pd.DataFrame(rows, columns=["category", "init", "seed", "final", "aubc"])
+
+
+@dataclass
+class LoopReference:
+    """The committed files of an active-learning run, read before a re-run."""
+
+    cycles: pd.DataFrame | None
+    labeled: list[str] | None
+    sigma: dict | None
+    why_not: str = ""
+    # the initial set follows from the batches alone (asal, random, top); the other inits
+    # pick with a trained network (rotation loss, features), so their pick is not compared
+    exact_initial: bool = True
+    # With pretrained: self_supervised, the committed pretext network's digest and the sds
+    # that hold when this run starts from another one (other CPU kernels train another).
+    backbone: Path | None = None
+    backbone_sha1: str | None = None
+    sigma_other: dict | None = None
+
+    def same_backbone(self) -> bool:
+        if self.backbone is None:
+            return True
+        import torch
+
+        from asal.models.pretext import weights_digest
+        used = weights_digest(torch.load(self.backbone, map_location="cpu", weights_only=True))
+        return used == self.backbone_sha1
+
+    def check(self, cycles: pd.DataFrame, labeled: list[str]) -> list[Verdict]:
+        first, mine = self.cycles.iloc[0], cycles.iloc[0]
+        n_init = int(first.n_labels)
+        exact = [Verdict("initial set", ";".join(self.labeled[:n_init]),
+                         ";".join(labeled[:n_init])),
+                 Verdict("defects in the initial set", int(first.n_anomalies),
+                         int(mine.n_anomalies))] if self.exact_initial else []
+        exact += [Verdict("labels per cycle", ";".join(map(str, self.cycles.n_labels)),
+                         ";".join(map(str, cycles.n_labels)))]
+        same = self.same_backbone()
+        trained = {"final auroc": (self.cycles.auroc.iloc[-1], cycles.auroc.iloc[-1], "final"),
+                   "aubc (auroc)": (aubc(self.cycles.n_labels, self.cycles.auroc),
+                                    aubc(cycles.n_labels, cycles.auroc), "aubc")}
+        m = len(trained)
+        out = []
+        for name, (c, r, key) in trained.items():
+            tol = tolerance(self.sigma[key], 1, m)
+            shown = None
+            if self.sigma_other is not None:      # the same words whichever network was used
+                wide = tolerance(self.sigma_other[key], 1, m)
+                shown = (f"within {tol:.3f} of the committed value from the committed pretext "
+                         f"network, {wide:.3f} from another one")
+                tol = tol if same else wide
+            out.append(Verdict(name, round(c, 4), round(r, 4), tol, shown))
+        return exact + out
+
+
+def loop_reference(cfg: Params) -> LoopReference:
+    """The committed run of this folder, and the experiment's seed spread."""
+    out, layout = al_dir(cfg), RunLayout.of(cfg)
+    if not ((out / CONFIG_JSON).exists() and (out / METRICS_CYCLE).exists()):
+        return LoopReference(None, None, None, "no committed run in this folder")
+    if (key := cfg.first_difference(recorded(out) or {}, "al")) is not None:
+        return LoopReference(None, None, None, f"the committed run used another {key}")
+    cycles = pd.read_csv(out / METRICS_CYCLE)
+    if len(cycles) < cfg.cycles:                  # oracle file: it waits for labels
+        return LoopReference(None, None, None, "the run in this folder is not finished")
+    if cycles.auroc.isna().all():
+        return LoopReference(None, None, None, "it has no test metrics (no test split)")
+    spread = final_values(layout).groupby(["category", "init"])[["final", "aubc"]].std()
+    if spread.isna().all().all():
+        return LoopReference(None, None, None, "the experiment has a single seed")
+    sigma = {k: pooled_sd(spread[k]) for k in ("final", "aubc")}
+    reference = LoopReference(cycles, (out / "labeled.txt").read_text().split(), sigma,
+                              exact_initial=cfg.init in BATCH_INITS)
+    pretext = read_spread(layout.pretext_spread)
+    if cfg.uses_pretext_network and pretext is not None:
+        metrics = pretext_dir(cfg) / METRICS_JSON
+        committed = json.loads(metrics.read_text()) if metrics.exists() else {}
+        reference.backbone = pretext_dir(cfg) / BACKBONE
+        reference.backbone_sha1 = committed.get("backbone_sha1")
+        reference.sigma_other = {k: classifier_sigma(v, pretext, k, 1) for k, v in sigma.items()}
+    return reference
+
+
+def report(reference, *args, what: str) -> None:
+    """The notebooks' check: print what is compared, then stop if anything differs."""
+    if reference.why_not:
+        print(f"Not compared with a committed result: {reference.why_not}.")
+        return
+    verdicts = reference.check(*args)
+    print(tolerance_lines(verdicts))
+    require(verdicts, what)
+    print("reproduced: every value is within its tolerance")

@@ -1,0 +1,123 @@
+"""Seed-spread experiments: DRAEM's AUROCs over more seeds, and the classifier's numbers
+with pretext networks of other seeds; the tolerances of the checks come from them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from asal.config.layout import RunLayout
+from asal.config.profiles import resolve
+from asal.errors import AsalError
+from asal.io import write_csv
+from asal.tools.checks import DRAEM_METRICS, final_values
+
+
+def _draem_run(overrides: dict) -> dict:
+    """Stage 01 with one DRAEM seed, in the experiment's own folder (a worker process)."""
+    import torch
+
+    from asal.stages.scores import run_scores
+
+    torch.set_num_threads(1)
+    cfg = resolve(**overrides)
+    metrics = run_scores(cfg, progress=False).metrics
+    return {"category": cfg.category, "train_on": cfg.train_on, "seed": cfg.draem_seed,
+            **{k: metrics.get(k) for k in DRAEM_METRICS}}
+
+
+def _pretext_seed_runs(profile: str, category: str, pretext_seed: int, root: str) -> list:
+    """Stage 00 with another pretext seed, then the experiment's inits x seeds on its
+    batches, all in `root` (a worker process); their final AUROC and AUBC."""
+    import torch
+
+    from asal.config.layout import batches_dir
+    from asal.models.statistics import aubc
+    from asal.stages.active_learning.loop import run_active_learning
+    from asal.stages.pretext import run_pretext
+
+    torch.set_num_threads(1)
+    base = resolve(profile, category=category)
+    rows = []
+    for init in base.inits:
+        for seed in base.seeds:
+            cfg = resolve(profile, category=category, init=init, seed=seed, runs_root=root,
+                          pretext_seed=pretext_seed, batches_dir=str(batches_dir(base)))
+            for task in cfg.pretext_tasks():
+                run_pretext(cfg, task, progress=False)
+            cycles = run_active_learning(cfg, progress=False).cycles
+            rows.append({"category": category, "pretext_seed": pretext_seed, "init": init,
+                         "seed": seed, "final": float(cycles.auroc.iloc[-1]),
+                         "aubc": aubc(cycles.n_labels, cycles.auroc)})
+    return rows
+
+
+def _in_workers(fn, jobs: int, *args) -> list:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawned workers import asal first, so they pin the CPU kernels as the pipeline does
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(fn, *args))
+
+
+def measure_pretext_spread(profile: str = "synthetic", pretext_seeds=(1, 2), jobs: int = 2,
+                           scratch=None) -> pd.DataFrame:
+    """The classifier's final AUROC and AUBC with pretext networks of other seeds.
+
+    The experiment's own runs (its pretext seed) are read; for every other pretext seed and
+    category a pretext network is trained in a scratch folder and every init x seed of the
+    experiment runs from it, `jobs` at a time. Writes runs/<exp>/pretext_seed_spread.csv.
+    """
+    import tempfile
+
+    base = resolve(profile)
+    layout = RunLayout.of(base)
+    rows = [{"category": r.category, "pretext_seed": base.pretext_seed, "init": r.init,
+             "seed": r.seed, "final": r.final, "aubc": r.aubc}
+            for r in final_values(layout).itertuples()]
+    if not rows:
+        raise AsalError(f"No runs of {base.exp} in {base.runs_root}; run the experiment "
+                        "(README's main command) before measuring the pretext spread.")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(scratch or tmp)
+        todo = [(profile, cat, p, str(root / f"pretext_seed{p}")) for cat in base.categories
+                for p in pretext_seeds if p != base.pretext_seed]
+        for part in _in_workers(_pretext_seed_runs, jobs, *zip(*todo)):
+            rows += part
+    frame = pd.DataFrame(rows).sort_values(["category", "init", "seed", "pretext_seed"])
+    write_csv(layout.pretext_spread, frame)
+    return frame
+
+
+def measure_draem_spread(profile: str = "synthetic", seeds=(1, 2), jobs: int = 2,
+                         runs_root=None) -> pd.DataFrame:
+    """DRAEM's AUROCs over seeds, for every category and train_on of an experiment (normal
+    only where the profile's draem_normal asks for it).
+
+    The experiment's own runs are read; the other DRAEM seeds are trained as part of the
+    experiment (runs/<exp>/<cat>/scores/<train_on>/seed<k>/), `jobs` at a time, one CPU
+    thread each. Writes runs/<exp>/draem_seed_spread.csv.
+    """
+    extra = {"runs_root": str(runs_root)} if runs_root else {}
+    base = resolve(profile, **extra)
+    layout = RunLayout.of(base)
+    rows, todo = [], []
+    for cat in base.categories:
+        for train_on in ("mixed", "normal") if base.draem_normal else ("mixed",):
+            path = layout.scores(cat, train_on, base.draem_seed) / "metrics.json"
+            if not path.exists():
+                raise AsalError(f"{path} does not exist; run the experiment (README's main "
+                                "command) before measuring the seed spread.")
+            own = json.loads(path.read_text())
+            rows.append({"category": cat, "train_on": train_on, "seed": base.draem_seed,
+                         **{k: own.get(k) for k in DRAEM_METRICS}})
+            todo += [{"profile": profile, "category": cat, "train_on": train_on,
+                      "draem_seed": s, "device": "cpu", **extra}
+                     for s in seeds if s != base.draem_seed]
+    rows += _in_workers(_draem_run, jobs, todo)
+    frame = pd.DataFrame(rows).sort_values(["category", "train_on", "seed"])
+    write_csv(layout.draem_spread, frame)
+    return frame
