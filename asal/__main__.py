@@ -118,10 +118,11 @@ def _write_reference(args):
 
 
 def _waiting_for_labels(args):
+    from asal.config.layout import CONFIG_JSON
     from asal.data.labels import read_to_label
 
     folder = args.run_folder
-    if not (folder / "config.json").is_file():
+    if not (folder / CONFIG_JSON).is_file():
         why = "does not exist" if not folder.exists() else "holds no config.json"
         raise AsalError(f"{folder} {why}, so it is not an active-learning run folder; give "
                         "runs/<exp>/<category>/al/<init>/seed<k> of a run of 03.")

@@ -12,7 +12,7 @@ nearly every x86-64 CPU since 2013 has, before torch runs anything:
 A variable the user already set wins, so `ATEN_CPU_CAPABILITY=default
 ONEDNN_MAX_CPU_ISA=SSE41` still emulates an older CPU, and `ASAL_CPU_KERNELS=native`
 leaves all three alone (the fastest kernels of this CPU, numbers of this CPU). On ARM the
-variables do nothing; results there are statistical (see README, "Reproducing elsewhere").
+variables do nothing; results there are statistical (see docs/reproducing.md).
 """
 
 from __future__ import annotations

@@ -31,7 +31,6 @@ METRICS_JSON = "metrics.json"        # stages 00 and 01: what the result measure
 BACKBONE = "backbone.pt"             # stage 00: what `pretrained: self_supervised` loads
 ROTATION_SCORES = "rotation_scores.csv"   # stage 00, rotation: PT4AL's ranking
 SCORES_CSV = "scores.csv"            # stage 01: the pool's anomaly scores
-BATCHES_CSV = "batches.csv"          # stage 02
 METRICS_CYCLE = "metrics_cycle.csv"  # stage 03
 DRAEM_SPREAD = "draem_seed_spread.csv"
 PRETEXT_SPREAD = "pretext_seed_spread.csv"

@@ -16,10 +16,12 @@ from asal.data.folders import pool_key
 from asal.errors import AsalError
 from asal.io import csv_text, write_set
 
+BATCHES_CSV = "batches.csv"       # path, score, rank, batch, label: the whole ranking
+
 
 def ranking(folder) -> pd.DataFrame:
     """path and rank (0 = most anomalous) of a batches folder, with the score where known."""
-    csv = Path(folder) / "batches.csv"
+    csv = Path(folder) / BATCHES_CSV
     if csv.exists():
         frame = pd.read_csv(csv)
         return frame[[c for c in ("path", "score", "rank") if c in frame]]
@@ -34,7 +36,7 @@ def write_batches(out: Path, frame: pd.DataFrame):
     for b in range(k):
         files[f"batch{b}.txt"] = "".join(f"{p}\n" for p in frame.path[frame.batch == b])
     columns = [c for c in ("path", "score", "rank", "batch", "label") if c in frame]
-    files["batches.csv"] = csv_text(frame[columns])
+    files[BATCHES_CSV] = csv_text(frame[columns])
     write_set(out, files, keep_others=False)
 
 

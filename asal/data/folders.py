@@ -115,7 +115,7 @@ def list_unlabeled(split_dir: Path) -> list[Path]:
         raise AsalError(f"{split_dir} holds both {UNLABELED}/ and {'/ and '.join(mixed)}/ "
                         f"images, and a pool is either sorted into good/ and anomaly/ or "
                         f"unlabeled; move those images into {folder} and give their labels "
-                        "in labels.csv (README, \"Your own images\").")
+                        "in labels.csv (docs/own-images.md).")
     files = _images_in(folder)
     if not files:
         others = sorted(p for p in folder.rglob("*") if p.is_file())

@@ -1,6 +1,6 @@
 """Tolerances for trained numbers, derived from their seed spread; verdicts.
 
-Three kinds of output (README, "Reproducing elsewhere"):
+Three kinds of output (docs/reproducing.md):
 - deterministic given their inputs (data, batches from scores, initial picks, tables from
   runs): compared exactly;
 - trained numbers (DRAEM's AUROCs, the classifier's metrics): compared within a tolerance;
@@ -8,7 +8,7 @@ Three kinds of output (README, "Reproducing elsewhere"):
 
 How a tolerance is derived. On another CPU the same seed trains to other numbers: the
 kernels sum in another order, and training grows those last-bit differences into another
-trajectory, so a rebuilt number varies like a run with another seed (measured: README).
+trajectory, so a rebuilt number varies like a run with another seed (measured: docs/reproducing.md).
 If one run's value has seed standard deviation sigma, the difference of two runs has
 standard deviation sigma * sqrt(2), and that of two means over n seeds sigma * sqrt(2 / n).
 A value fails when |rebuilt - committed| > z * sigma * sqrt(2 / n), where z is the
@@ -97,7 +97,7 @@ def require(verdicts: list[Verdict], what: str) -> None:
                           + ("" if v.tolerance is None else f", tolerance {v.tolerance:.3f}")
                           for v in bad)
         raise AsalError(f"{what} did not reproduce the committed result ({cells}); see "
-                        "README, 'Reproducing elsewhere'.")
+                        "docs/reproducing.md.")
 
 
 def draem_sigma(spread: pd.DataFrame, metric: str) -> float:

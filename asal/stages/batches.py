@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from asal.config.layout import batches_dir, scores_dir
+from asal.config.layout import SCORES_CSV, batches_dir, scores_dir
 from asal.data.batchfiles import (check_against_pool, frame_from_batches, read_batches,
                                   write_batches)
 from asal.data.folders import UNKNOWN, pool_key
@@ -41,7 +41,7 @@ def make_batches(cfg: Params) -> pd.DataFrame:
 
 def read_pool_scores(cfg: Params) -> pd.DataFrame:
     """The pool scores stage 01 wrote with train_on=mixed, ASAL's setting."""
-    path = scores_dir(cfg, "mixed") / "scores.csv"
+    path = scores_dir(cfg, "mixed") / SCORES_CSV
     if not path.exists():
         raise AsalError(f"No anomaly scores at {path}; run notebooks/01_scores.ipynb with "
                         f"-p category {cfg.category} -p draem_seed {cfg.draem_seed} first, "

@@ -11,18 +11,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from asal.config.layout import CONFIG_JSON
 from asal.errors import AsalError
 from asal.project import shown
 
 if TYPE_CHECKING:
     from asal.config.schema import Params
 
-CONFIG = "config.json"
-
 
 def recorded(folder: Path) -> dict | None:
     """The parameters a folder's result was made with; None when it holds none."""
-    path = Path(folder) / CONFIG
+    path = Path(folder) / CONFIG_JSON
     return json.loads(path.read_text()) if path.exists() else None
 
 

@@ -20,7 +20,8 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from asal.config.layout import pretext_dir
+from asal.config.layout import (BACKBONE, CONFIG_JSON, METRICS_JSON, ROTATION_SCORES,
+                                pretext_dir)
 from asal.data.images import Split, load_split, load_test
 from asal.data.textures import anomaly_source
 from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
@@ -32,9 +33,6 @@ from asal.provenance import provenance, run_record
 from asal.runtime import configure, model_to
 from asal.stages.claims import refuse_other_parameters
 
-BACKBONE = "backbone.pt"
-ROTATION_SCORES = "rotation_scores.csv"
-METRICS = "metrics.json"
 
 if TYPE_CHECKING:
     from asal.config.schema import Params
@@ -46,7 +44,7 @@ def load_pool(cfg: Params) -> Split:
 
 
 def read_metrics(cfg: Params, task: str | None = None) -> dict | None:
-    path = pretext_dir(cfg, task) / METRICS
+    path = pretext_dir(cfg, task) / METRICS_JSON
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -128,8 +126,8 @@ def _run_pretext(cfg: Params, settings: PretextSettings, out: Path, progress: bo
                **provenance(device)}
     config = cfg.model_copy(update={"pretext_task": settings.task})
     files.update({"loss.csv": csv_text(history), BACKBONE: torch_bytes(backbone),
-                  "config.json": json_text(run_record(config, device)),
-                  METRICS: json_text(metrics)})
+                  CONFIG_JSON: json_text(run_record(config, device)),
+                  METRICS_JSON: json_text(metrics)})
     # one set; the training checkpoint goes with it, since the backbone holds the result now
     write_set(out, files, remove=[CHECKPOINT])
     return metrics

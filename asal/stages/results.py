@@ -186,7 +186,7 @@ def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
     folder = Path(folder)
     if g.cycles.empty:
         raise AsalError(f"No active-learning runs found for experiment '{g.exp}'; run the "
-                        "workflow (see README) or notebooks 01-03 first.")
+                        "workflow (docs/pipeline.md) or notebooks 01-03 first.")
     tables = build_tables(g)
     captions = {
         "comparison_auroc": "Test AUROC after the last cycle (mean, std over seeds) and DRAEM's"

@@ -24,7 +24,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
-from asal.config.layout import scores_dir
+from asal.config.layout import CONFIG_JSON, METRICS_JSON, SCORES_CSV, scores_dir
 from asal.data.csvfile import read_rows
 from asal.data.folders import expected_key_form, key_in_pool
 from asal.data.images import Split, has_masks, load_masks, load_split, load_test
@@ -128,9 +128,9 @@ def run_draem(cfg: Params, progress: bool = True, stop_after: int | None = None)
         test_scores, test_maps = score(result.model, test.images, device, keep_maps=True,
                                        filter_size=k)
         test_scores = test_scores.numpy()
-    if result.resumed_from == cfg.draem_epochs and (out / "metrics.json").exists():
+    if result.resumed_from == cfg.draem_epochs and (out / METRICS_JSON).exists():
         # nothing was trained: keep the outputs and provenance of the run that trained it
-        metrics = json.loads((out / "metrics.json").read_text())
+        metrics = json.loads((out / METRICS_JSON).read_text())
         return ScoreRun(out, pool, test, pool_scores, test_scores, metrics, history,
                         result.model, bank)
     metrics = {
@@ -165,9 +165,9 @@ def _scores_frame(split: Split, scores) -> pd.DataFrame:
 def write_outputs(cfg, out, pool, pool_scores, test, test_scores, metrics, device,
                   history, model):
     """Every output of stage 01 as one set (asal/io.py: write_set)."""
-    files = {"scores.csv": csv_text(_scores_frame(pool, pool_scores)),
-             "config.json": json_text(run_record(cfg, device)),
-             "metrics.json": json_text({**metrics, **provenance(device)})}
+    files = {SCORES_CSV: csv_text(_scores_frame(pool, pool_scores)),
+             CONFIG_JSON: json_text(run_record(cfg, device)),
+             METRICS_JSON: json_text({**metrics, **provenance(device)})}
     if test_scores is not None:
         files["test_scores.csv"] = csv_text(_scores_frame(test, test_scores))
     if len(history):

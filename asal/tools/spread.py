@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from asal.config.layout import RunLayout
+from asal.config.layout import METRICS_JSON, RunLayout
 from asal.config.profiles import resolve
 from asal.errors import AsalError
 from asal.io import write_csv
@@ -107,7 +107,7 @@ def measure_draem_spread(profile: str = "synthetic", seeds=(1, 2), jobs: int = 2
     rows, todo = [], []
     for cat in base.categories:
         for train_on in ("mixed", "normal") if base.draem_normal else ("mixed",):
-            path = layout.scores(cat, train_on, base.draem_seed) / "metrics.json"
+            path = layout.scores(cat, train_on, base.draem_seed) / METRICS_JSON
             if not path.exists():
                 raise AsalError(f"{path} does not exist; run the experiment (README's main "
                                 "command) before measuring the seed spread.")

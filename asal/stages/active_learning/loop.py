@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from asal.config.layout import al_dir, source_batches
+from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, al_dir, source_batches
 from asal.data.batchfiles import check_against_pool, ranking, read_batches
 from asal.data.images import Split, load_split, load_test
 from asal.errors import AsalError
@@ -42,7 +42,7 @@ from asal.stages.claims import refuse_other_parameters
 if TYPE_CHECKING:
     from asal.config.schema import Params
 
-OUTPUTS = ("config.json", "metrics_epoch.csv", "metrics_cycle.csv", "labeled.txt")
+OUTPUTS = (CONFIG_JSON, "metrics_epoch.csv", METRICS_CYCLE, "labeled.txt")
 LABEL_NAMES = {0: "good", 1: "anomaly", None: "no label"}
 
 
@@ -99,12 +99,12 @@ class Loop:
     def files(self) -> dict[str, bytes | str]:
         """The run's set: config.json and the checkpoint; the outputs once a cycle is done."""
         s = self.state
-        files = {"config.json": self.config_text,
+        files = {CONFIG_JSON: self.config_text,
                  CHECKPOINT: s.to_bytes(self.fingerprint, self.labels_used())}
         if s.cycle:
             files.update({
                 "metrics_epoch.csv": csv_text(pd.DataFrame(s.epoch_rows)),
-                "metrics_cycle.csv": csv_text(pd.DataFrame(s.cycle_rows)),
+                METRICS_CYCLE: csv_text(pd.DataFrame(s.cycle_rows)),
                 "labeled.txt": "".join(f"{self.keys[i]}\n" for i in s.labeled),
                 "timing.json": json_text({**s.timing, "cycles_done": s.cycle})})
         if s.cycle == self.cfg.cycles:       # the checkpoint holds the model until then
@@ -119,7 +119,7 @@ class Loop:
     def check_folder(self):
         """Refuse a folder holding a run made with other parameters, or with more cycles."""
         refuse_other_parameters(self.out, self.cfg, "al")
-        cycles = self.out / "metrics_cycle.csv"
+        cycles = self.out / METRICS_CYCLE
         done = len(pd.read_csv(cycles)) if cycles.exists() else 0
         if done > self.cfg.cycles:
             raise AsalError(f"{self.out} holds a run of {done} cycles, and this one asks for "
@@ -131,7 +131,7 @@ class Loop:
         self.check_folder()
         saved = read_checkpoint(self.out)
         if saved is None:
-            if (self.out / "metrics_cycle.csv").exists():
+            if (self.out / METRICS_CYCLE).exists():
                 print(f"{self.out} holds no checkpoint (they are not committed): its cycles "
                       "are run again from cycle 0, to the same numbers on the same CPU.")
             return
@@ -257,7 +257,7 @@ class Loop:
         self.config_text = (json_text(run_record(cfg, self.device,
                                                  fingerprint=self.fingerprint))
                             if s.cycle < cfg.cycles or not complete
-                            else (self.out / "config.json").read_text())
+                            else (self.out / CONFIG_JSON).read_text())
         if s.cycle >= cfg.cycles and not complete:
             self.save()                # finished before, but files were removed since
         if s.cycle < cfg.cycles:
