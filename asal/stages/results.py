@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from asal.config.layout import BATCHES_CSV, CONFIG_JSON, METRICS_CYCLE, METRICS_JSON, RunLayout
+from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, METRICS_JSON, RunLayout
+from asal.data.batchfiles import BATCHES_CSV
 from asal.errors import AsalError
 from asal.io import write_text
 from asal.models.statistics import (aubc_per_run, initial_anomalies, inits_against, last_cycle,
