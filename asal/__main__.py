@@ -1,46 +1,15 @@
-"""Command line: `python -m asal prepare-mvtec | make-synthetic | draem-spread |
-pretext-spread | check-reproduction | premise | waiting-for-labels ...`."""
+"""Command line: `python -m asal <command>`; `python -m asal <command> --help` explains
+each one's options and defaults."""
 
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
 from pathlib import Path
 
 from asal.errors import AsalError
-
-
-def _prepare_mvtec(args):
-    from asal.data.mvtec import prepare_mvtec
-
-    result = prepare_mvtec(args.src, args.dest, args.categories, args.seed,
-                           args.test_fraction, args.force)
-    for cat, frame in result.items():
-        counts = frame.groupby(["split", "label"]).size().to_dict()
-        print(f"{cat}: " + ", ".join(f"{s}/{'anomaly' if l else 'good'} {n}"
-                                     for (s, l), n in sorted(counts.items())))
-
-
-def _make_synthetic(args):
-    from asal.data.synthetic import CATEGORIES, contact_sheet, make_synthetic
-    from asal.io import write_bytes
-
-    start = time.perf_counter()
-    result = make_synthetic(args.dest, args.categories or CATEGORIES, args.n_images,
-                            args.anomaly_ratio, args.size, args.seed)
-    for cat, frame in result.items():
-        print(f"{cat}: {len(frame)} images, {int(frame.label.sum())} anomalies "
-              f"-> {Path(args.dest) / cat}")
-    print(f"made in {time.perf_counter() - start:.1f} s")
-    sheet = Path(args.dest) / "samples.png" if args.sheet is None else args.sheet
-    if sheet:
-        fig = contact_sheet(args.dest, list(result))
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
-        write_bytes(sheet, buffer.getvalue())
-        print(f"contact sheet: {sheet}")
+from asal.tools.data_commands import add_data_commands, subcommand
 
 
 def _draem_spread(args):
@@ -48,7 +17,9 @@ def _draem_spread(args):
     from asal.tools.spread import measure_draem_spread
 
     start = time.perf_counter()
-    frame = measure_draem_spread(args.profile, args.seeds, args.jobs)
+    from asal.config.profiles import resolve
+
+    frame = measure_draem_spread(resolve(args.profile), args.seeds, args.jobs)
     summary = frame.groupby(["category", "train_on"]).test_image_auroc.agg(["mean", "std"])
     print(summary.round(3).to_string())
     print(f"{DRAEM_SPREAD} written ({len(frame)} runs) in {time.perf_counter() - start:.0f} s")
@@ -59,7 +30,10 @@ def _pretext_spread(args):
     from asal.tools.spread import measure_pretext_spread
 
     start = time.perf_counter()
-    frame = measure_pretext_spread(args.profile, args.pretext_seeds, args.jobs, args.scratch)
+    from asal.config.profiles import resolve
+
+    frame = measure_pretext_spread(resolve(args.profile), args.pretext_seeds, args.jobs,
+                                   args.scratch)
     summary = frame.groupby(["category", "pretext_seed"]).final.agg(["mean", "std"])
     print(summary.round(3).to_string())
     print(f"{PRETEXT_SPREAD} written ({len(frame)} runs) in "
@@ -110,6 +84,18 @@ def _premise(args):
         print(f"written to {out} and {out.with_suffix('.md')}")
 
 
+def _ceiling(args):
+    from asal.config.profiles import resolve
+    from asal.stages.ceiling import run_ceiling
+
+    cfg = resolve(args.profile, category=args.category, seed=args.seed,
+                  pretext_seed=args.pretext_seed, data_root=args.data_root,
+                  runs_root=args.runs_root)
+    m = run_ceiling(cfg)
+    print(f"{cfg.category} ceiling (seed {cfg.seed}, {m['pool_labels']} labels): test AUROC "
+          f"{m['auroc']:.3f}, balanced accuracy {m['balanced_accuracy']:.3f}")
+
+
 def _write_reference(args):
     from asal.tools.reference import write_reference
 
@@ -135,59 +121,16 @@ def _waiting_for_labels(args):
     return 1
 
 
-class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows an option's default, unless its help already says what it is."""
-
-    def _get_help_string(self, action):
-        if action.default is None or "default" in (action.help or ""):
-            return action.help
-        return super()._get_help_string(action)
-
-
-def _subcommand(sub, name: str, text: str, run) -> argparse.ArgumentParser:
-    """A subcommand whose --help shows every option's default."""
-    p = sub.add_parser(name, help=text, description=text, formatter_class=_Defaults)
-    p.set_defaults(run=run)
-    return p
-
-
-def _data_commands(sub) -> None:
-    """Making data: MVTec AD prepared, the synthetic categories made."""
-    p = _subcommand(sub, "prepare-mvtec", "merge and split MVTec AD into the ASAL layout",
-                    _prepare_mvtec)
-    p.add_argument("src", help="the unpacked MVTec AD folder (holds bottle/, cable/, ...)")
-    p.add_argument("--dest", default="data", help="the data root to write the categories to")
-    p.add_argument("--categories", nargs="+", metavar="NAME",
-                   help="categories to prepare (default: all 15)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
-    p.add_argument("--test-fraction", type=float, default=0.2,
-                   help="share of every category held out as the test split")
-    p.add_argument("--force", action="store_true", help="replace a different earlier split")
-
-    p = _subcommand(sub, "make-synthetic", "write the built-in synthetic defect dataset",
-                    _make_synthetic)
-    p.add_argument("--dest", default="data", help="the data root to write the categories to")
-    p.add_argument("--categories", nargs="+", metavar="NAME",
-                   help="categories to make (default: all three)")
-    p.add_argument("--n-images", type=int, default=200, help="images per category")
-    p.add_argument("--anomaly-ratio", type=float, default=0.2,
-                   help="share of defective images")
-    p.add_argument("--size", type=int, default=128, help="image side in pixels")
-    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same files")
-    p.add_argument("--sheet", help="where to save a contact sheet of samples, '' for none "
-                                   "(default: DEST/samples.png)")
-
-
 def _spread_commands(sub) -> None:
     """The seed-spread experiments and the reproduction check."""
-    p = _subcommand(sub, "draem-spread", "DRAEM's AUROCs over more seeds, for the tolerances "
+    p = subcommand(sub, "draem-spread", "DRAEM's AUROCs over more seeds, for the tolerances "
                                          "of check-reproduction", _draem_spread)
     p.add_argument("--profile", default="synthetic", help="the experiment's params profile")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2],
                    help="seeds besides the experiment's own run")
     p.add_argument("--jobs", type=int, default=2, help="runs at once, one thread each")
 
-    p = _subcommand(sub, "pretext-spread", "the classifier's numbers with pretext networks of "
+    p = subcommand(sub, "pretext-spread", "the classifier's numbers with pretext networks of "
                                            "other seeds, for the tolerances", _pretext_spread)
     p.add_argument("--profile", default="synthetic", help="the experiment's params profile")
     p.add_argument("--pretext-seeds", type=int, nargs="+", default=[1, 2],
@@ -196,7 +139,7 @@ def _spread_commands(sub) -> None:
     p.add_argument("--scratch", help="keep the scratch runs here (default: a temporary "
                                      "folder)")
 
-    p = _subcommand(sub, "check-reproduction", "compare rebuilt tables with the committed "
+    p = subcommand(sub, "check-reproduction", "compare rebuilt tables with the committed "
                                                "ones, cell by cell", _check_reproduction)
     p.add_argument("--profile", default="synthetic", help="the experiment's params profile")
     p.add_argument("--figures", help="the rebuilt tables (default: figures/<exp>/)")
@@ -206,7 +149,7 @@ def _spread_commands(sub) -> None:
 
 def _analysis_commands(sub) -> None:
     """The premise table and the labels stop."""
-    p = _subcommand(sub, "premise", "defects in ASAL's initial set vs a random one, from a "
+    p = subcommand(sub, "premise", "defects in ASAL's initial set vs a random one, from a "
                                     "ranking folder alone (labels in the paths)", _premise)
     p.add_argument("rankings", help="a folder of <category>/batch0.txt .. files (the "
                                     "paper's loss_batch/anomaly_scores_draem, or runs/<exp>)")
@@ -216,19 +159,29 @@ def _analysis_commands(sub) -> None:
     p.add_argument("--source", help="the rankings' origin, named in the table's caption "
                                     "(default: the rankings folder)")
 
-    p = _subcommand(sub, "waiting-for-labels", "exit 1, saying so, when an active-learning "
+    p = subcommand(sub, "waiting-for-labels", "exit 1, saying so, when an active-learning "
                                                "run waits for labels (oracle: file)",
                     _waiting_for_labels)
     p.add_argument("run_folder", type=Path, help="runs/<exp>/<category>/al/<init>/seed<k>")
 
-    _subcommand(sub, "write-reference", "rewrite docs/parameters.md and the notebooks' "
+    p = subcommand(sub, "ceiling", "train 03's classifier on every pool label once: the "
+                                    "supervised ceiling of a category", _ceiling)
+    p.add_argument("--profile", default="synthetic", help="the params profile")
+    p.add_argument("--category", required=True, help="the category")
+    p.add_argument("--seed", type=int, help="the classifier's seed (default: the profile's)")
+    p.add_argument("--pretext-seed", type=int, help="the pretext network's seed (default: the "
+                                                    "profile's)")
+    p.add_argument("--data-root", help="the data root (default: the profile's)")
+    p.add_argument("--runs-root", help="the runs root (default: the profile's)")
+
+    subcommand(sub, "write-reference", "rewrite docs/parameters.md and the notebooks' "
                                         "parameters cells from the schema", _write_reference)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m asal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    _data_commands(sub)
+    add_data_commands(sub)
     _spread_commands(sub)
     _analysis_commands(sub)
     return parser

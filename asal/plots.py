@@ -166,11 +166,17 @@ def anomalies_per_cycle(cycles: pd.DataFrame, title: str = ""):
 
 # ------------------------------------------------------------- 04: the experiment
 
-def plot_learning_curves(cycles: pd.DataFrame, metric: str = "auroc"):
-    """One panel per category: mean over seeds with a standard-deviation band, per init."""
+def plot_learning_curves(cycles: pd.DataFrame, ceiling: dict | None = None,
+                         metric: str = "auroc"):
+    """One panel per category: mean over seeds with a standard-deviation band, per init
+    (dashed: another query), and the supervised ceiling where there is one."""
+    several = cycles["query"].nunique() > 1 if "query" in cycles else False
     grid = sns.relplot(cycles, x="n_labels", y=metric, hue="init", col="category",
                        kind="line", errorbar="sd", marker="o", height=2.6, aspect=1.1,
-                       facet_kws={"sharey": True})
+                       style="query" if several else None, facet_kws={"sharey": True})
+    for cat, ax in grid.axes_dict.items():
+        if ceiling and cat in ceiling:
+            ax.axhline(ceiling[cat], color="black", lw=0.8, ls=":", label="ceiling")
     grid.set_axis_labels("labeled images", metric)
     return grid.figure
 

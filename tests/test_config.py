@@ -116,7 +116,7 @@ def test_tied_seeds_make_seed_k_a_whole_replicate(tmp_path):
     assert (free.draem_seed, free.pretext_seed) == (0, 0)
 
 
-def test_frozen_body_without_pretrained_weights_is_refused_at_once():
-    with pytest.raises(AsalError, match="do not fit together: freeze_body keeps a pretrained "
-                                        "body fixed, and pretrained is 'none'"):
-        resolve(category="synth_fabric", pretrained="none", freeze_body=True)
+def test_a_fitted_head_without_a_frozen_body_is_refused_at_once():
+    with pytest.raises(AsalError, match="do not fit together: head lbfgs fits a logistic "
+                                        "regression on a frozen body's features"):
+        resolve(category="synth_fabric", head="lbfgs", freeze_body=False)

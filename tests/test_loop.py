@@ -193,11 +193,12 @@ def test_self_supervised_start_and_the_rotation_baseline_through_the_loop(separa
     assert _files(al_dir(cfg)) == before
 
 
-def test_feature_baselines_and_a_frozen_body_need_a_pretrained_network(separating_run):
+def test_feature_baselines_need_a_pretrained_network_and_lbfgs_a_frozen_body(separating_run):
     with pytest.raises(AsalError, match="typiclust.*pretrained is 'none'"):
         run_active_learning(separating_run(init="typiclust"), progress=False)
-    with pytest.raises(AsalError, match="freeze_body.*pretrained is 'none'"):
-        separating_run(freeze_body=True)
+    with pytest.raises(AsalError, match="head lbfgs fits a logistic regression on a frozen "
+                                        "body's features; set freeze_body to true"):
+        separating_run(head="lbfgs")
 
 
 def test_more_cycles_continue_a_finished_run_and_fewer_are_refused(separating_run, tmp_path,

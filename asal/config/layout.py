@@ -4,14 +4,16 @@
     runs/<exp>/<cat>/pretext/<task>/seed<p>/    stage 00 (p: pretext_seed)
     runs/<exp>/<cat>/scores/<train_on>/seed<d>/ stage 01 (d: draem_seed)
     runs/<exp>/<cat>/batches/seed<d>/           stage 02, from scores/mixed/seed<d>/
-    runs/<exp>/<cat>/al/<init>/seed<s>/         stage 03 (s: seed)
+    runs/<exp>/<cat>/al/<init>/<query>/seed<s>/ stage 03 (s: seed)
+    runs/<exp>/<cat>/ceiling/seed<s>/           03's network trained on every pool label
     runs/<exp>/<cat>/labels.csv                 a person's labels (oracle: file)
     runs/<exp>/notebooks/<stage>/<name>.ipynb   the workflow's executed notebooks
     figures/<exp>/                              stage 04
 
 Each seed is in the path of what it seeds, so no seeded output overwrites another. The
 methods take plain values, so the Snakefile builds its patterns with them
-(`layout.al("{cat}", "{init}", "{seed}")`); the functions below take a run's parameters.
+(`layout.al("{cat}", "{init}", "{query}", "{seed}")`); the functions below take a run's
+parameters.
 """
 
 from __future__ import annotations
@@ -59,8 +61,11 @@ class RunLayout:
     def batches(self, cat, draem_seed) -> Path:
         return self.category(cat) / "batches" / f"seed{draem_seed}"
 
-    def al(self, cat, init, seed) -> Path:
-        return self.category(cat) / "al" / str(init) / f"seed{seed}"
+    def al(self, cat, init, query, seed) -> Path:
+        return self.category(cat) / "al" / str(init) / str(query) / f"seed{seed}"
+
+    def ceiling(self, cat, seed) -> Path:
+        return self.category(cat) / "ceiling" / f"seed{seed}"
 
     def labels_csv(self, cat) -> Path:
         return self.category(cat) / LABELS_CSV
@@ -82,11 +87,13 @@ class RunLayout:
         return self.runs / PRETEXT_SPREAD
 
     # ----------------------------------------------------------- what a folder holds
-    def al_runs(self) -> Iterator[tuple[str, str, int, Path]]:
-        """(category, init, seed, folder) of every active-learning run, sorted."""
-        for folder in sorted(self.runs.glob("*/al/*/seed*")):
+    def al_runs(self, query: str = "*") -> Iterator[tuple[str, str, str, int, Path]]:
+        """(category, init, query, seed, folder) of every active-learning run (with one
+        query, or any), sorted."""
+        for folder in sorted(self.runs.glob(f"*/al/*/{query}/seed*")):
             if (m := re.fullmatch(r"seed(\d+)", folder.name)) and folder.is_dir():
-                yield folder.parts[-4], folder.parts[-2], int(m.group(1)), folder
+                yield (folder.parts[-5], folder.parts[-3], folder.parts[-2], int(m.group(1)),
+                       folder)
 
     def pretext_runs(self) -> Iterator[tuple[str, str, int, Path]]:
         """(category, task, pretext_seed, folder) of every pretext network, sorted."""
@@ -137,7 +144,11 @@ def source_batches(cfg: Params) -> Path:
 
 
 def al_dir(cfg: Params) -> Path:
-    return RunLayout.of(cfg).al(_need_category(cfg), cfg.init, cfg.seed)
+    return RunLayout.of(cfg).al(_need_category(cfg), cfg.init, cfg.query, cfg.seed)
+
+
+def ceiling_dir(cfg: Params) -> Path:
+    return RunLayout.of(cfg).ceiling(_need_category(cfg), cfg.seed)
 
 
 def labels_path(cfg: Params) -> Path:

@@ -1,212 +1,23 @@
-"""Every parameter of the project, typed: one pydantic model per stage, merged in `Params`.
+"""Every parameter of the project, typed: the stages' sections (asal/config/sections.py)
+merged in `Params`, with the rules across them and what each stage's folder is owned by.
 
-A field's description is its one line of documentation: the parameter reference
-(docs/parameters.md), the notebooks' parameters cells and the error messages come from
-here. A profile (params/*.yaml) gives values, explicit values win over it, and what
-neither gives takes the default below; a field without a default must come from the
-profile.
+A profile (params/*.yaml) gives values, explicit values win over it, and what neither
+gives takes the default; a field without a default must come from the profile.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from asal.categories import GRAYSCALE_CATEGORIES
-from asal.models.strategies import INIT_NAMES, NEEDS_ROTATION, QUERY_NAMES
-from asal.project import PROJECT_ROOT, shown
+from asal.config.sections import (PRETRAINED_KEYWORDS, Batches, Draem, Images, Loop, Pretext,
+                                  Results, Where, Workflow)
+from asal.models.strategies import NEEDS_ROTATION
+from asal.project import shown
 
-PRETRAINED_KEYWORDS = ("none", "imagenet", "self_supervised")
 # Parameters that hold paths: resolved from the project folder, recorded relative to it.
 PATH_KEYS = ("data_root", "runs_root", "figures_root", "anomaly_source_dir", "scores_csv",
              "batches_dir", "rankings_dir", "labels_csv", "mvtec_src")
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class Where(_Section):
-    """Where the data and the outputs are, and what computes."""
-
-    category: str | None = Field(None, description="one category of the data root")
-    data_root: str = Field("data", description="the folder holding <category>/train and "
-                           "test (or set ASAL_DATA)")
-    runs_root: str = Field("runs", description="where runs/<exp>/ is written (or set "
-                           "ASAL_RUNS)")
-    figures_root: str = Field("figures", description="where figures/<exp>/ is written (or "
-                              "set ASAL_FIGURES)")
-    exp: str | None = Field(None, description="the experiment, the folder under runs/ and "
-                            "figures/; None: the profile's file name")
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
-                        description="auto (the first GPU, else the CPU), cpu, cuda or cuda:N")
-    cpu_threads: int = Field(0, ge=0, description="torch's CPU threads, 0 for all cores "
-                             "(numbers on the CPU depend on it)")
-
-
-class Images(_Section):
-    """How images are decoded and normalised, for every network."""
-
-    image_size: int = Field(ge=32, le=2048, multiple_of=32,
-                            description="side in pixels of the square each image is "
-                            "resized to; a multiple of 32 (DRAEM pools 5 times)")
-    grayscale: bool | Literal["auto"] = Field("auto", description="3-channel grayscale for "
-                                              "the classifier; auto: the paper's grid, "
-                                              "screw and zipper")
-    normalize_mean: list[float] = Field([0.3337, 0.3064, 0.3171], min_length=3, max_length=3,
-                                        description="per-channel mean the classifier's "
-                                        "input is normalised with")
-    normalize_std: list[float] = Field([0.2672, 0.2564, 0.2629], min_length=3, max_length=3,
-                                       description="per-channel standard deviation, "
-                                       "likewise")
-
-    @field_validator("normalize_std")
-    @classmethod
-    def _positive_std(cls, value):
-        if min(value) <= 0:
-            raise ValueError("three positive numbers")
-        return value
-
-
-class Draem(_Section):
-    """Stage 01: DRAEM trained on the pool, or another detector's scores."""
-
-    train_on: Literal["mixed", "normal"] = Field("mixed", description="mixed: the whole "
-                                                 "unlabeled pool (ASAL); normal: its good "
-                                                 "images only (the DRAEM_normal baseline)")
-    draem_seed: int = Field(0, ge=0, description="seeds DRAEM; in the path of its scores "
-                            "(scores/<train_on>/seed<k>/)")
-    draem_epochs: int = Field(gt=0, description="passes over the training images")
-    draem_batch_size: int = Field(8, gt=0, description="images per training step")
-    draem_lr: float = Field(1e-4, gt=0, description="Adam's learning rate")
-    draem_recon_width: int = Field(gt=0, description="base width of the reconstructive "
-                                   "network (the paper: 128)")
-    draem_disc_width: int = Field(gt=0, description="base width of the discriminative "
-                                  "network (the paper: 64)")
-    draem_checkpoint_every: int = Field(10, gt=0, description="epochs between resumable "
-                                        "checkpoints")
-    draem_score_filter: int = Field(21, ge=1, description="side of the mean filter over "
-                                    "the anomaly map before its maximum is the image score "
-                                    "(odd; the paper's 21 is for 256 px)")
-    anomaly_source_dir: str | None = Field(None, description="a folder of texture images "
-                                           "for the synthetic anomalies (the paper: DTD); "
-                                           "None: built-in procedural textures")
-    scores_csv: str | None = Field(None, description="a CSV of path,score from another "
-                                   "detector, used instead of DRAEM")
-
-    @field_validator("draem_score_filter")
-    @classmethod
-    def _odd(cls, value):
-        if value % 2 == 0:
-            raise ValueError("an odd number")
-        return value
-
-
-class Pretext(_Section):
-    """Stage 00: self-supervised pretraining of the classifier's network on the pool."""
-
-    pretext_task: Literal["synthesis", "rotation"] = Field(
-        "synthesis", description="synthesis: tell pool images from ones with a pasted "
-        "anomaly; rotation: predict a quarter turn (PT4AL's task and ranking)")
-    pretext_seed: int = Field(0, ge=0, description="seeds the pretext network; in its path "
-                              "(pretext/<task>/seed<k>/)")
-    synthesis_epochs: int = Field(40, gt=0, description="passes over the pool of the "
-                                  "synthesis task")
-    rotation_epochs: int = Field(15, gt=0, description="passes of the rotation task (each "
-                                 "shows every image in 4 turns)")
-    pretext_batch_size: int = Field(32, ge=2, description="images per training step")
-    pretext_lr: float = Field(1e-3, gt=0, description="Adam's learning rate (cosine "
-                              "schedule)")
-
-
-class Batches(_Section):
-    """Stage 02: the sorted pool cut into batches."""
-
-    n_batches: int = Field(5, gt=0, description="K, the batches the sorted pool is cut into")
-    batches_dir: str | None = Field(None, description="a folder of batch0.txt .. (e.g. the "
-                                    "paper's published rankings) used instead of 02's")
-
-
-class Loop(_Section):
-    """Stage 03: the initial set and the active-learning cycles."""
-
-    init: Literal[INIT_NAMES] = Field("asal", description="the initial selection: "
-                                      + ", ".join(INIT_NAMES))
-    seed: int = Field(0, ge=0, description="seeds the classifier and its picks; in its "
-                      "path (al/<init>/seed<k>/)")
-    oracle: Literal["folders", "file"] = Field("folders", description="where labels come "
-                                               "from: folders (good/, anomaly/: a "
-                                               "simulation) or file (labels.csv, a person)")
-    labels_csv: str | None = Field(None, description="the labels of oracle file; None: "
-                                   "runs/<exp>/<category>/labels.csv")
-    per_batch: int = Field(2, gt=0, description="images ASAL takes from the top of every "
-                           "batch")
-    query: Literal[QUERY_NAMES] = Field("least_confidence", description="how a cycle picks "
-                                        "its images: " + ", ".join(QUERY_NAMES))
-    query_size: int = Field(1, gt=0, description="images labeled per cycle after the first")
-    cycles: int = Field(10, gt=0, description="active-learning cycles, the first on the "
-                        "initial set")
-    epochs: int = Field(20, gt=0, description="training epochs per cycle")
-    batch_size: int = Field(10, gt=0, description="labeled images per training step")
-    lr: float = Field(1e-3, gt=0, description="Adam's learning rate")
-    weight_decay: float = Field(5e-4, ge=0, description="Adam's weight decay")
-    pretrained: str = Field("none", description="the classifier's start: none, imagenet "
-                            "(the paper), self_supervised (stage 00's network) or the path "
-                            "of a ResNet18 state_dict")
-    freeze_body: bool = Field(False, description="train only the 2-way head on a frozen "
-                              "pretrained body (its BatchNorm statistics too)")
-    protocol: Literal["clean", "paper"] = Field("clean", description="clean (the last "
-                                                "epoch, no double labels) or paper (the "
-                                                "published code, faults included)")
-    reinit_each_cycle: bool = Field(False, description="start every cycle from the initial "
-                                    "weights instead of the last cycle's")
-    eval_every_epoch: bool = Field(False, description="test metrics of every epoch, not "
-                                   "only the reported last one")
-
-    @field_validator("pretrained")
-    @classmethod
-    def _keyword_or_file(cls, value):
-        if value in PRETRAINED_KEYWORDS:
-            return value
-        path = Path(value).expanduser()
-        path = path if path.is_absolute() else PROJECT_ROOT / path
-        if not path.is_file():
-            raise ValueError(f"{', '.join(PRETRAINED_KEYWORDS)} or the path of a ResNet18 "
-                             f"state_dict ({path} does not exist)")
-        return str(path)
-
-
-class Results(_Section):
-    """Stage 04: the tables and figures of an experiment."""
-
-    rankings_dir: str | None = Field(None, description="a folder of <category>/batch0.txt "
-                                     ".. whose premise table 04 shows (e.g. the paper's "
-                                     "loss_batch/anomaly_scores_draem)")
-
-
-class Workflow(_Section):
-    """What the Snakemake workflow runs: categories x inits x seeds."""
-
-    categories: list[str] = Field([], description="the categories of the experiment")
-    inits: list[Literal[INIT_NAMES]] = Field(["asal", "random"], min_length=1,
-                                             description="the initial selections compared")
-    seeds: list[int] = Field([0, 1, 2], min_length=1, description="the seeds of every "
-                             "init")
-    draem_normal: bool = Field(True, description="also train DRAEM on the good images, for "
-                               "04's DRAEM_normal baseline")
-    tie_seeds: bool = Field(False, description="seed k is a whole replicate: draem_seed and "
-                            "pretext_seed follow seed unless given")
-    mvtec_src: str | None = Field(None, description="the unpacked MVTec AD folder the "
-                                  "workflow prepares its categories from")
-
-    @field_validator("seeds")
-    @classmethod
-    def _non_negative(cls, value):
-        if min(value) < 0:
-            raise ValueError("a list of non-negative integers")
-        return value
 
 
 class Params(Where, Images, Draem, Pretext, Batches, Loop, Results, Workflow):
@@ -215,11 +26,11 @@ class Params(Where, Images, Draem, Pretext, Batches, Loop, Results, Workflow):
     profile: str = Field("synthetic", description="the profile the values came from")
 
     @model_validator(mode="after")
-    def _frozen_body_needs_a_pretrained_one(self):
-        if self.freeze_body and self.pretrained == "none":
-            raise ValueError("freeze_body keeps a pretrained body fixed, and pretrained is "
-                             "'none' (a random body); set pretrained to self_supervised, "
-                             "imagenet or a weights file, or freeze_body to false")
+    def _a_fitted_head_needs_a_frozen_body(self):
+        if self.head == "lbfgs" and not (self.freeze_body and self.protocol == "clean"):
+            raise ValueError("head lbfgs fits a logistic regression on a frozen body's "
+                             "features; set freeze_body to true and protocol to clean, or "
+                             "head to adam")
         return self
 
     @property
@@ -289,9 +100,14 @@ IDENTITY = {
                 "synthesis_epochs", "rotation_epochs", "pretext_batch_size", "pretext_lr",
                 "normalize_mean", "normalize_std", "anomaly_source_dir"),
     "al": ("category", "image_size", "grayscale", "init", "per_batch", "n_batches", "query",
-           "query_size", "epochs", "batch_size", "lr", "freeze_body", "weight_decay",
+           "query_size", "epochs", "batch_size", "lr", "freeze_body", "head", "head_c",
+           "head_balanced", "weight_decay",
            "pretrained", "pretext_task", "synthesis_epochs", "rotation_epochs",
            "pretext_batch_size", "pretext_lr", "pretext_seed", "draem_seed", "protocol",
            "reinit_each_cycle", "eval_every_epoch", "normalize_mean", "normalize_std",
            "seed", "batches_dir"),
+    "ceiling": ("category", "image_size", "grayscale", "epochs", "batch_size", "lr",
+                "freeze_body", "head", "head_c", "head_balanced", "weight_decay", "pretrained",
+                "pretext_task", "synthesis_epochs", "pretext_batch_size", "pretext_lr",
+                "pretext_seed", "normalize_mean", "normalize_std", "seed"),
 }

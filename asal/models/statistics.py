@@ -96,3 +96,31 @@ def initial_anomalies(cycles: pd.DataFrame) -> pd.DataFrame:
         ["mean", "min", "max"]).reset_index()
     labels = first.groupby(["category", "init"]).n_labels.first().reset_index(drop=True)
     return table.assign(initial_labels=labels.to_numpy())
+
+
+def learning_gain(cycles: pd.DataFrame) -> pd.DataFrame:
+    """Per run: test AUROC and balanced accuracy at the first and the last cycle, the gain,
+    and the labeled set's training loss at the last cycle's end."""
+    rows = []
+    for (c, i, s), g in cycles.groupby(["category", "init", "seed"]):
+        g = g.sort_values("cycle")
+        first, last = g.iloc[0], g.iloc[-1]
+        rows.append({"category": c, "init": i, "seed": s, "first_auroc": first.auroc,
+                     "last_auroc": last.auroc, "gain": last.auroc - first.auroc,
+                     "first_balanced_accuracy": first.balanced_accuracy,
+                     "last_balanced_accuracy": last.balanced_accuracy,
+                     "last_train_loss": last.get("train_loss", np.nan)})
+    return pd.DataFrame(rows)
+
+
+def labels_to_reach(cycles: pd.DataFrame, targets: dict[str, float]) -> pd.DataFrame:
+    """Per run: the fewest labels at which the test AUROC reaches its category's target
+    (NaN when no cycle of the run does)."""
+    rows = []
+    for (c, i, s), g in cycles.groupby(["category", "init", "seed"]):
+        g = g.sort_values("n_labels")
+        hit = g.n_labels[g.auroc >= targets[c]]
+        rows.append({"category": c, "init": i, "seed": s,
+                     "labels": float(hit.iloc[0]) if len(hit) else np.nan,
+                     "most_labels": int(g.n_labels.max())})
+    return pd.DataFrame(rows)

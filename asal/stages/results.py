@@ -25,6 +25,8 @@ from asal.errors import AsalError
 from asal.io import write_text
 from asal.models.statistics import (aubc_per_run, initial_anomalies, inits_against, last_cycle,
                                     mean_std, paired_comparison)
+from asal.stages.learning_tables import (ceiling_table, labels_saved_table, learning_table,
+                                        query_effect_table)
 from asal.plots import (plot_anomalies, plot_comparison, plot_learning_curves, plot_mean_curve,
                         plot_score_distributions, save_figure)
 
@@ -39,7 +41,7 @@ PRETEXT_COLUMNS = ("linear_probe_auroc", "knn_auroc", "scratch_linear_probe_auro
 @dataclass
 class Gathered:
     exp: str
-    cycles: pd.DataFrame               # metrics_cycle.csv rows + category, init, seed
+    every_cycle: pd.DataFrame          # metrics_cycle.csv rows + category, init, query, seed
     draem: pd.DataFrame                # category, train_on, test_image_auroc
     pretext: pd.DataFrame              # category, task, representation AUROCs, seconds
     batches: dict[str, pd.DataFrame]
@@ -47,10 +49,23 @@ class Gathered:
     protocols: list[str]
     commits: list[str]
     seeds: list[int]
+    queries: list[str]
+    ceiling: pd.DataFrame              # category, seed, test metrics of the ceiling
+    budget: int | None = None          # labels at which final numbers are read
+    share: float = 0.9                 # of the ceiling, for the labels saved
 
     @property
     def complete(self) -> bool:
         return not self.missing
+
+    def within_budget(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame if self.budget is None else frame[frame.n_labels <= self.budget]
+
+    @property
+    def cycles(self) -> pd.DataFrame:
+        """The first query's cycles up to the budget: what the paper's tables read."""
+        first = self.every_cycle[self.every_cycle["query"] == self.queries[0]]
+        return self.within_budget(first).reset_index(drop=True)
 
 
 def gather(cfg: Params) -> Gathered:
@@ -59,8 +74,10 @@ def gather(cfg: Params) -> Gathered:
     the batches and every category x init x seed of 03."""
     layout, missing = RunLayout.of(cfg), []
     train_ons = ("mixed", "normal") if cfg.draem_normal else ("mixed",)
+    # DRAEM_normal, a baseline, is trained with the first DRAEM seed only
     draem = [row for cat in cfg.categories for train_on in train_ons
-             for row in _draem_rows(layout, cat, train_on, cfg.draem_seeds, missing)]
+             for row in _draem_rows(layout, cat, train_on, cfg.draem_seeds if
+                                    train_on == "mixed" else cfg.draem_seeds[:1], missing)]
     networks = list(layout.pretext_runs())
     pretext = [{"category": cat, "task": task, "pretext_seed": seed,
                 **{k: m.get(k) for k in PRETEXT_COLUMNS}}
@@ -77,16 +94,18 @@ def gather(cfg: Params) -> Gathered:
     frames, configs = [], []
     for cat in cfg.categories:
         for init in cfg.inits:
-            for seed in cfg.seeds:
-                run = layout.al(cat, init, seed)
-                if not (run / METRICS_CYCLE).exists():
-                    missing.append(f"{cat}/al/{init}/seed{seed}")
-                    continue
-                configs.append(_json(run / CONFIG_JSON) or {})
-                frame = pd.read_csv(run / METRICS_CYCLE, keep_default_na=False, na_values=[""])
-                frames.append(frame.assign(category=cat, init=init, seed=seed))
+            for query in cfg.queries:
+                for seed in cfg.seeds:
+                    run = layout.al(cat, init, query, seed)
+                    if not (run / METRICS_CYCLE).exists():
+                        missing.append(f"{cat}/al/{init}/{query}/seed{seed}")
+                        continue
+                    configs.append(_json(run / CONFIG_JSON) or {})
+                    frames.append(_run_cycles(run).assign(category=cat, init=init,
+                                                          query=query, seed=seed))
     cycles = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["category", "init", "seed", "cycle", "n_labels", "n_anomalies", *METRICS])
+        columns=["category", "init", "query", "seed", "cycle", "n_labels", "n_anomalies",
+                 "train_loss", *METRICS])
     return Gathered(cfg.exp, cycles,
                     pd.DataFrame(draem, columns=["category", "train_on", "draem_seed",
                                                  "test_image_auroc", "source"]),
@@ -95,7 +114,33 @@ def gather(cfg: Params) -> Gathered:
                     batches, missing, sorted({c.get("protocol", "?") for c in configs}),
                     sorted({str(c.get("provenance", c).get("git_commit", "unknown"))[:12]
                             for c in configs}),
-                    list(cfg.seeds))
+                    list(cfg.seeds), list(cfg.queries), _ceilings(cfg, layout, missing),
+                    cfg.budget_labels, cfg.ceiling_share)
+
+
+def _run_cycles(run: Path) -> pd.DataFrame:
+    """A run's cycles, with the labeled set's training loss at each cycle's end."""
+    frame = pd.read_csv(run / METRICS_CYCLE, keep_default_na=False, na_values=[""])
+    epochs = run / "metrics_epoch.csv"
+    if epochs.exists():
+        ends = pd.read_csv(epochs).groupby("cycle").train_loss.last()
+        frame["train_loss"] = frame.cycle.map(ends)
+    return frame
+
+
+def _ceilings(cfg: Params, layout: RunLayout, missing: list) -> pd.DataFrame:
+    rows = []
+    for cat in cfg.categories if cfg.ceiling else []:
+        for seed in cfg.seeds:
+            m = _json(layout.ceiling(cat, seed) / METRICS_JSON)
+            if m is None:
+                missing.append(f"{cat}/ceiling/seed{seed}")
+                continue
+            rows.append({"category": cat, "seed": seed,
+                         **{k: m.get(k) for k in ("auroc", "balanced_accuracy", "ap",
+                                                  "pool_labels", "train_loss")}})
+    return pd.DataFrame(rows, columns=["category", "seed", "auroc", "balanced_accuracy", "ap",
+                                       "pool_labels", "train_loss"])
 
 
 def _json(path: Path) -> dict | None:
@@ -179,6 +224,15 @@ def build_tables(g: Gathered) -> dict[str, pd.DataFrame]:
     several = g.pretext.pretext_seed.nunique() > 1
     tables["pretext_representation"] = g.pretext if several else \
         g.pretext.drop(columns="pretext_seed")
+    tables["learning"] = learning_table(g.cycles)
+    if len(g.ceiling):
+        tables["ceiling"] = ceiling_table(g.ceiling)
+        first = g.every_cycle[g.every_cycle["query"] == g.queries[0]]
+        tables["labels_saved"] = labels_saved_table(first, g.ceiling, g.share)
+    if len(g.queries) > 1:
+        by_query = {q: g.within_budget(g.every_cycle[g.every_cycle["query"] == q])
+                    for q in g.queries}
+        tables["query_effect"] = query_effect_table(by_query, g.queries[0])
     return tables
 
 
@@ -204,6 +258,17 @@ def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
         "pretext_representation": "Stage 00's pretext networks before any active learning: "
                                   "test AUROC of a linear probe and of a 5-NN vote on their "
                                   "pool features, against the same network untrained",
+        "learning": "What the loop learned from its labels, per init over categories and "
+                    "seeds: test AUROC and balanced accuracy at the first and the last cycle, "
+                    "the gain (mean, std), the labeled set's loss at the last cycle's end",
+        "ceiling": "The supervised ceiling: the same network and recipe trained on every "
+                   "pool label (test AUROC, mean and std over seeds)",
+        "labels_saved": f"Labels each init needs to reach {g.share:.0%} of the ceiling's "
+                        "test AUROC, over every cycle of the runs (median over the runs "
+                        "that reach it)",
+        "query_effect": "The active part: the first query against each other one, from the "
+                        "same initial sets, paired over categories and seeds (Wilcoxon, "
+                        "Holm over the inits)",
     }
     for name, table in tables.items():
         write_table(table, folder, name, g, captions[name], latex=name.startswith("comparison"))
@@ -211,7 +276,10 @@ def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
     # runs on a category without a test split (your own images) have no test metrics
     curves = ("learning_curves", "mean_learning_curve", "comparison_auroc")
     if g.cycles.auroc.notna().any():
-        save_figure(plot_learning_curves(g.cycles), folder, curves[0])
+        ceiling = g.ceiling.groupby("category").auroc.mean().to_dict() if len(g.ceiling) \
+            else {}
+        save_figure(plot_learning_curves(g.within_budget(g.every_cycle), ceiling), folder,
+                    curves[0])
         save_figure(plot_mean_curve(g.cycles), folder, curves[1])
         save_figure(plot_comparison(tables["comparison_auroc"]), folder, curves[2])
     else:

@@ -83,10 +83,11 @@ def draem_reference(cfg: Params) -> DraemReference:
 
 # ------------------------------------------------------- stage 03 (active learning)
 
-def final_values(layout: RunLayout, metric: str = "auroc") -> pd.DataFrame:
-    """Final-cycle metric and AUBC of every run of an experiment: category, init, seed."""
+def final_values(layout: RunLayout, query: str, metric: str = "auroc") -> pd.DataFrame:
+    """Final-cycle metric and AUBC of an experiment's runs with one query: category, init,
+    seed."""
     rows = []
-    for cat, init, seed, folder in layout.al_runs():
+    for cat, init, query, seed, folder in layout.al_runs(query):
         if not (folder / METRICS_CYCLE).exists():
             continue
         frame = pd.read_csv(folder / METRICS_CYCLE).sort_values("cycle")
@@ -161,7 +162,8 @@ def loop_reference(cfg: Params) -> LoopReference:
         return LoopReference(None, None, None, "the run in this folder is not finished")
     if cycles.auroc.isna().all():
         return LoopReference(None, None, None, "it has no test metrics (no test split)")
-    spread = final_values(layout).groupby(["category", "init"])[["final", "aubc"]].std()
+    spread = final_values(layout, cfg.query).groupby(["category", "init"])
+    spread = spread[["final", "aubc"]].std()
     if spread.isna().all().all():
         return LoopReference(None, None, None, "the experiment has a single seed")
     sigma = {k: pooled_sd(spread[k]) for k in ("final", "aubc")}

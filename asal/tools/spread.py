@@ -5,30 +5,32 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from asal.config.layout import METRICS_JSON, RunLayout
-from asal.config.profiles import resolve
 from asal.errors import AsalError
 from asal.io import write_csv
 from asal.tools.checks import DRAEM_METRICS, final_values
 
+if TYPE_CHECKING:
+    from asal.config.schema import Params
 
-def _draem_run(overrides: dict) -> dict:
+
+def _draem_run(cfg: Params) -> dict:
     """Stage 01 with one DRAEM seed, in the experiment's own folder (a worker process)."""
     import torch
 
     from asal.stages.scores import run_scores
 
     torch.set_num_threads(1)
-    cfg = resolve(**overrides)
     metrics = run_scores(cfg, progress=False).metrics
     return {"category": cfg.category, "train_on": cfg.train_on, "seed": cfg.draem_seed,
             **{k: metrics.get(k) for k in DRAEM_METRICS}}
 
 
-def _pretext_seed_runs(profile: str, category: str, pretext_seed: int, root: str) -> list:
+def _pretext_seed_runs(base: Params, category: str, pretext_seed: int, root: str) -> list:
     """Stage 00 with another pretext seed, then the experiment's inits x seeds on its
     batches, all in `root` (a worker process); their final AUROC and AUBC."""
     import torch
@@ -39,12 +41,14 @@ def _pretext_seed_runs(profile: str, category: str, pretext_seed: int, root: str
     from asal.stages.pretext import run_pretext
 
     torch.set_num_threads(1)
-    base = resolve(profile, category=category)
+    base = base.model_copy(update={"category": category})
     rows = []
     for init in base.inits:
         for seed in base.seeds:
-            cfg = resolve(profile, category=category, init=init, seed=seed, runs_root=root,
-                          pretext_seed=pretext_seed, batches_dir=str(batches_dir(base)))
+            cfg = base.model_copy(update={
+                "init": init, "seed": seed, "runs_root": root, "pretext_seed": pretext_seed,
+                "batches_dir": str(batches_dir(base.model_copy(
+                    update={"draem_seed": base.draem_seed_of(seed)})))})
             for task in cfg.pretext_tasks():
                 run_pretext(cfg, task, progress=False)
             cycles = run_active_learning(cfg, progress=False).cycles
@@ -63,7 +67,7 @@ def _in_workers(fn, jobs: int, *args) -> list:
         return list(pool.map(fn, *args))
 
 
-def measure_pretext_spread(profile: str = "synthetic", pretext_seeds=(1, 2), jobs: int = 2,
+def measure_pretext_spread(base: Params, pretext_seeds=(1, 2), jobs: int = 2,
                            scratch=None) -> pd.DataFrame:
     """The classifier's final AUROC and AUBC with pretext networks of other seeds.
 
@@ -73,17 +77,16 @@ def measure_pretext_spread(profile: str = "synthetic", pretext_seeds=(1, 2), job
     """
     import tempfile
 
-    base = resolve(profile)
     layout = RunLayout.of(base)
     rows = [{"category": r.category, "pretext_seed": base.pretext_seed, "init": r.init,
              "seed": r.seed, "final": r.final, "aubc": r.aubc}
-            for r in final_values(layout).itertuples()]
+            for r in final_values(layout, base.query).itertuples()]
     if not rows:
         raise AsalError(f"No runs of {base.exp} in {base.runs_root}; run the experiment "
                         "(README's main command) before measuring the pretext spread.")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(scratch or tmp)
-        todo = [(profile, cat, p, str(root / f"pretext_seed{p}")) for cat in base.categories
+        todo = [(base, cat, p, str(root / f"pretext_seed{p}")) for cat in base.categories
                 for p in pretext_seeds if p != base.pretext_seed]
         for part in _in_workers(_pretext_seed_runs, jobs, *zip(*todo)):
             rows += part
@@ -92,8 +95,7 @@ def measure_pretext_spread(profile: str = "synthetic", pretext_seeds=(1, 2), job
     return frame
 
 
-def measure_draem_spread(profile: str = "synthetic", seeds=(1, 2), jobs: int = 2,
-                         runs_root=None) -> pd.DataFrame:
+def measure_draem_spread(base: Params, seeds=(1, 2), jobs: int = 2) -> pd.DataFrame:
     """DRAEM's AUROCs over seeds, for every category and train_on of an experiment (normal
     only where the profile's draem_normal asks for it).
 
@@ -101,8 +103,6 @@ def measure_draem_spread(profile: str = "synthetic", seeds=(1, 2), jobs: int = 2
     experiment (runs/<exp>/<cat>/scores/<train_on>/seed<k>/), `jobs` at a time, one CPU
     thread each. Writes runs/<exp>/draem_seed_spread.csv.
     """
-    extra = {"runs_root": str(runs_root)} if runs_root else {}
-    base = resolve(profile, **extra)
     layout = RunLayout.of(base)
     rows, todo = [], []
     for cat in base.categories:
@@ -114,8 +114,8 @@ def measure_draem_spread(profile: str = "synthetic", seeds=(1, 2), jobs: int = 2
             own = json.loads(path.read_text())
             rows.append({"category": cat, "train_on": train_on, "seed": base.draem_seed,
                          **{k: own.get(k) for k in DRAEM_METRICS}})
-            todo += [{"profile": profile, "category": cat, "train_on": train_on,
-                      "draem_seed": s, "device": "cpu", **extra}
+            todo += [base.model_copy(update={"category": cat, "train_on": train_on,
+                                             "draem_seed": s, "device": "cpu"})
                      for s in seeds if s != base.draem_seed]
     rows += _in_workers(_draem_run, jobs, todo)
     frame = pd.DataFrame(rows).sort_values(["category", "train_on", "seed"])

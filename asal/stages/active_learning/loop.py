@@ -23,17 +23,15 @@ from asal.data.batchfiles import check_against_pool, ranking, read_batches
 from asal.data.images import Split, load_split, load_test
 from asal.errors import AsalError
 from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
-from asal.models.classifier import evaluate, predict_logits, train_epoch
-from asal.models.networks import Normalizer, Timer
+from asal.models.networks import Timer
 from asal.models.strategies import initial_selection, query
 from asal.provenance import run_record
-from asal.runtime import adam, configure
+from asal.runtime import configure
 from asal.stages.active_learning import pretext_inputs as pretext
 from asal.stages.active_learning.asking import (NEXT_TO_LABEL, ask_for_labels, known_labels,
                                                 write_next_to_label)
-from asal.stages.active_learning.protocols import (METRICS, EpochPick, auroc_on, evaluates,
-                                                   fresh_model, query_candidates,
-                                                   query_probabilities, trained_parameters)
+from asal.stages.active_learning.learners import LEARNERS
+from asal.stages.active_learning.protocols import METRICS, query_candidates
 from asal.stages.active_learning.state import (CHECKPOINT, LoopResult, LoopState,
                                                check_budget, fingerprint, labels_used,
                                                read_checkpoint)
@@ -90,7 +88,16 @@ class Loop:
         index = {k: i for i, k in enumerate(self.keys)}
         self.state = LoopState([index[k] for k in initial],
                                torch.Generator().manual_seed(cfg.seed))
+        self._learner = None
         self.waiting: list[str] = []     # pool keys the next cycle waits for
+
+    @property
+    def learner(self):
+        """The classifier's learner, made when first needed (a finished run needs none)."""
+        if self._learner is None:
+            self._learner = LEARNERS[self.cfg.head](self.cfg, self.weights, self.pool.images,
+                                                    self.test, self.device)
+        return self._learner
 
     # ------------------------------------------------------------------ save / resume
     def labels_used(self) -> dict[str, int]:
@@ -108,7 +115,7 @@ class Loop:
                 "labeled.txt": "".join(f"{self.keys[i]}\n" for i in s.labeled),
                 "timing.json": json_text({**s.timing, "cycles_done": s.cycle})})
         if s.cycle == self.cfg.cycles:       # the checkpoint holds the model until then
-            files["model.pt"] = torch_bytes(s.model_state)
+            files["model.pt"] = torch_bytes(self.learner.full_state(s.model_state))
         return files
 
     def save(self):
@@ -155,12 +162,11 @@ class Loop:
         return [self.keys[i] for i in indices if self.keys[i] not in self.known]
 
     # ------------------------------------------------------------------------ a cycle
-    def _query(self, model, norm, timer) -> list:
+    def _query(self, timer) -> list:
         """[positions, confidences] of the next cycle's images, ties label-blind."""
         cfg, s = self.cfg, self.state
         candidates = query_candidates(len(self.pool), s.labeled, cfg.protocol)
-        logits = predict_logits(model, self.pool_images[candidates], norm, timer)
-        prob = query_probabilities(logits, cfg.protocol)
+        prob = self.learner.probabilities(s.model_state, s.cycle, candidates, timer)
         picks = query(cfg.query, prob, cfg.query_size, s.gen,
                       [self.keys[i] for i in candidates], salt=cfg.seed)
         new = [candidates[p] for p in picks]
@@ -168,56 +174,30 @@ class Loop:
             assert not set(new) & set(s.labeled), "queried an image that is labeled"
         return [new, [float(prob[p].max()) for p in picks]]
 
-    def _train(self, model, norm, timer) -> tuple[list[dict], dict]:
-        """The cycle's epochs on the labeled set: their rows, and the cycle's result."""
-        cfg, s = self.cfg, self.state
-        optimizer = adam(trained_parameters(model, cfg.freeze_body), lr=cfg.lr,
-                         weight_decay=cfg.weight_decay)
-        images = self.pool_images[torch.tensor(s.labeled, device=self.device)]
-        labels = torch.tensor([self.known[self.keys[i]] for i in s.labeled], device=self.device)
-        counts = {"n_labels": len(s.labeled), "n_anomalies": int(labels.sum())}
-        pick, rows = EpochPick(cfg.protocol), []
-        for epoch in range(1, cfg.epochs + 1):
-            loss = train_epoch(model, optimizer, images, labels, norm, cfg.batch_size,
-                               s.gen, timer, frozen_body=cfg.freeze_body)
-            if self.test is not None and evaluates(cfg, epoch):
-                logits = predict_logits(model, self.test_images, norm, timer)
-                metrics = evaluate(logits, self.test.labels.numpy(), auroc_on(cfg.protocol))
-            else:
-                metrics = dict.fromkeys(METRICS, float("nan"))
-            rows.append({"cycle": s.cycle, "epoch": epoch, **counts, "train_loss": loss,
-                         **metrics})
-            pick.see(model, metrics)
-        result, s.model_state = pick.result(model, rows)
-        return rows, {**counts, "n_unique": len(set(s.labeled)), **result}
-
     def run_cycle(self) -> bool:
         """One cycle; False when its query waits for labels (the state keeps the query)."""
-        cfg, s = self.cfg, self.state
-        norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, self.device)
+        s = self.state
         timer, start = Timer(self.device), time.perf_counter()
-        model = fresh_model(self.weights, cfg.seed, s.cycle, self.device)
-        if s.model_state is not None:
-            model.load_state_dict(s.model_state)
         queried, confidence = [], []
         if s.cycle > 0:
             if s.pending is None:
-                s.pending = self._query(model, norm, timer)
+                s.pending = self._query(timer)
                 s.labeled += s.pending[0]
             queried, confidence = s.pending
             self.waiting = self.unlabeled_of(queried)
             if self.waiting:
                 return False
             s.pending = None
-            if cfg.reinit_each_cycle:
-                model = fresh_model(self.weights, cfg.seed, s.cycle, self.device)
-        rows, result = self._train(model, norm, timer)
-        n_labels, n_unique = result.pop("n_labels"), result.pop("n_unique")
-        n_anomalies = result.pop("n_anomalies")
-        s.epoch_rows += rows
+        labels = [self.known[self.keys[i]] for i in s.labeled]
+        rows, result, s.model_state = self.learner.train(s.model_state, s.cycle, s.labeled,
+                                                         labels, s.gen, timer)
+        counts = {"n_labels": len(s.labeled), "n_anomalies": int(sum(labels))}
+        s.epoch_rows += [{"cycle": s.cycle, "epoch": r["epoch"], **counts,
+                          "train_loss": r["train_loss"], **{m: r[m] for m in METRICS}}
+                         for r in rows]
         s.cycle_rows.append({
-            "cycle": s.cycle, "n_labels": n_labels, "n_unique": n_unique,
-            "n_anomalies": n_anomalies, **result,
+            "cycle": s.cycle, "n_labels": counts["n_labels"], "n_unique": len(set(s.labeled)),
+            "n_anomalies": counts["n_anomalies"], **result,
             "queried": ";".join(self.keys[i] for i in queried),
             "confidence": ";".join(f"{c:.6f}" for c in confidence)})
         s.cycle += 1
@@ -229,9 +209,6 @@ class Loop:
     def _cycles(self, stop_after_cycle: int | None):
         cfg, s = self.cfg, self.state
         (self.out / NEXT_TO_LABEL).unlink(missing_ok=True)     # of an earlier, shorter run
-        self.pool_images = self.pool.images.to(self.device)
-        if self.test is not None:
-            self.test_images = self.test.images.to(self.device)
         bar = tqdm(total=cfg.cycles, initial=s.cycle, disable=not self.progress,
                    desc=f"{cfg.category} {cfg.init} seed {cfg.seed}", unit="cycle")
         while s.cycle < cfg.cycles:
@@ -273,16 +250,12 @@ class Loop:
 
     def next_to_label(self):
         """The finished classifier's probabilities for every image it has no label for."""
-        cfg, device = self.cfg, self.device
-        model = fresh_model(self.weights, cfg.seed, self.state.cycle, device)
-        model.load_state_dict(self.state.model_state)
         taken = set(self.state.labeled)
         rest = [i for i in range(len(self.pool)) if i not in taken]
-        norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
-        logits = predict_logits(model, self.pool.images[rest].to(device), norm, Timer(device))
-        write_next_to_label(cfg, self.out, [self.keys[i] for i in rest],
-                            query_probabilities(logits, cfg.protocol),
-                            ranking(source_batches(cfg)))
+        prob = self.learner.probabilities(self.state.model_state, self.state.cycle, rest,
+                                          Timer(self.device))
+        write_next_to_label(self.cfg, self.out, [self.keys[i] for i in rest], prob,
+                            ranking(source_batches(self.cfg)))
 
 
 def run_active_learning(cfg: Params, progress: bool = True,

@@ -17,9 +17,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from asal.models.classifier import build_resnet18
-from asal.runtime import model_to
-
 METRICS = ("accuracy", "balanced_accuracy", "auroc", "ap")
 
 
@@ -74,18 +71,3 @@ class EpochPick:
         else:
             result, state = {m: rows[-1][m] for m in METRICS}, model.state_dict()
         return result, {k: v.detach().cpu().clone() for k, v in state.items()}
-
-
-def fresh_model(weights: str, seed: int, cycle: int, device):
-    """The classifier as a cycle starts it, seeded by (seed, cycle)."""
-    torch.manual_seed(seed * 1000 + cycle)
-    return model_to(build_resnet18(weights), device)
-
-
-def trained_parameters(model, freeze_body: bool) -> list:
-    """What the optimizer trains: everything, or only the 2-way head on a frozen body."""
-    if not freeze_body:
-        return list(model.parameters())
-    for name, p in model.named_parameters():
-        p.requires_grad_(name.startswith("fc."))
-    return list(model.fc.parameters())

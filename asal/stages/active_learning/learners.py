@@ -1,0 +1,127 @@
+"""How a cycle's classifier learns from the labeled set, and how it scores images.
+
+- `NetworkLearner` (head adam): the ResNet18 trained for `epochs` of minibatches with
+  Adam, all of it or only its head on a frozen body, as the paper trains it.
+- `LinearLearner` (head lbfgs): the frozen body's features are computed once per run,
+  and every cycle fits the head as a logistic regression to convergence
+  (asal/models/linear_head.py).
+
+Both take the model state the cycle starts from and return the one it ends with, which the
+checkpoint keeps: the whole network's for the first, the head (`fc`) for the second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from asal.models.classifier import build_resnet18, evaluate, predict_logits, train_epoch
+from asal.models.linear_head import LinearHead
+from asal.models.networks import Normalizer, pool_features
+from asal.runtime import adam, model_to
+from asal.stages.active_learning.protocols import (METRICS, EpochPick, auroc_on, evaluates,
+                                                   query_probabilities)
+
+
+def fresh_model(weights: str, seed: int, cycle: int, device):
+    """The classifier as a cycle starts it, seeded by (seed, cycle)."""
+    torch.manual_seed(seed * 1000 + cycle)
+    return model_to(build_resnet18(weights), device)
+
+
+def trained_parameters(model, freeze_body: bool) -> list:
+    """What the optimizer trains: everything, or only the 2-way head on a frozen body."""
+    if not freeze_body:
+        return list(model.parameters())
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.startswith("fc."))
+    return list(model.fc.parameters())
+
+
+class NetworkLearner:
+    def __init__(self, cfg, weights: str, pool_images, test, device):
+        self.cfg, self.weights, self.device = cfg, weights, device
+        self.pool_images = pool_images.to(device)
+        self.test = test
+        self.test_images = test.images.to(device) if test is not None else None
+        self.norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
+
+    def model(self, state: dict | None, cycle: int):
+        model = fresh_model(self.weights, self.cfg.seed, cycle, self.device)
+        if state is not None:
+            model.load_state_dict(state)
+        return model
+
+    def probabilities(self, state: dict | None, cycle: int, indices, timer) -> torch.Tensor:
+        logits = predict_logits(self.model(state, cycle), self.pool_images[indices], self.norm,
+                                timer)
+        return query_probabilities(logits, self.cfg.protocol)
+
+    def train(self, state: dict | None, cycle: int, labeled: list[int], labels: list[int],
+              gen, timer) -> tuple[list[dict], dict, dict]:
+        """The cycle's epoch rows, its reported metrics and the state it ends with."""
+        cfg = self.cfg
+        model = self.model(None if cfg.reinit_each_cycle else state, cycle)
+        optimizer = adam(trained_parameters(model, cfg.freeze_body), lr=cfg.lr,
+                         weight_decay=cfg.weight_decay)
+        images = self.pool_images[torch.tensor(labeled, device=self.device)]
+        y = torch.tensor(labels, device=self.device)
+        pick, rows = EpochPick(cfg.protocol), []
+        for epoch in range(1, cfg.epochs + 1):
+            loss = train_epoch(model, optimizer, images, y, self.norm, cfg.batch_size, gen,
+                               timer, frozen_body=cfg.freeze_body)
+            if self.test is not None and evaluates(cfg, epoch):
+                logits = predict_logits(model, self.test_images, self.norm, timer)
+                metrics = evaluate(logits, self.test.labels.numpy(), auroc_on(cfg.protocol))
+            else:
+                metrics = dict.fromkeys(METRICS, float("nan"))
+            rows.append({"epoch": epoch, "train_loss": loss, **metrics})
+            pick.see(model, metrics)
+        result, end_state = pick.result(model, rows)
+        return rows, result, end_state
+
+    def full_state(self, state: dict) -> dict:
+        return state
+
+
+class LinearLearner:
+    def __init__(self, cfg, weights: str, pool_images, test, device):
+        self.cfg, self.weights, self.test = cfg, weights, test
+        torch.manual_seed(cfg.seed)
+        body = model_to(build_resnet18(weights), device)
+        norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
+        self.pool_x = pool_features(body, pool_images, norm).astype(np.float64)
+        self.test_x = (pool_features(body, test.images, norm).astype(np.float64)
+                       if test is not None else None)
+        self.head = LinearHead(self.pool_x, cfg.head_c, cfg.head_balanced)
+
+    @staticmethod
+    def _logits(state: dict, x: np.ndarray) -> torch.Tensor:
+        w, b = state["fc.weight"].double().numpy(), state["fc.bias"].double().numpy()
+        return torch.from_numpy(x @ w.T + b)
+
+    def probabilities(self, state: dict, cycle: int, indices, timer) -> torch.Tensor:
+        return query_probabilities(self._logits(state, self.pool_x[indices]), "clean")
+
+    def train(self, state: dict | None, cycle: int, labeled: list[int], labels: list[int],
+              gen, timer) -> tuple[list[dict], dict, dict]:
+        """One fit to convergence: a single row, whose loss is the labeled set's at the
+        optimum; the state is the head as the network's fc layer."""
+        loss = self.head.fit(self.pool_x[labeled], labels)
+        end_state = self.head.fc_state()
+        if self.test is not None:
+            logits = self._logits(end_state, self.test_x)
+            metrics = evaluate(logits, self.test.labels.numpy(), "probability")
+        else:
+            metrics = dict.fromkeys(METRICS, float("nan"))
+        return [{"epoch": 1, "train_loss": loss, **metrics}], metrics, end_state
+
+    def full_state(self, state: dict) -> dict:
+        """The whole ResNet18 (the body it starts from, the fitted head) for model.pt."""
+        model = build_resnet18(self.weights)
+        full = model.state_dict()
+        full.update({k: v.clone() for k, v in state.items()})
+        return full
+
+
+LEARNERS = {"adam": NetworkLearner, "lbfgs": LinearLearner}

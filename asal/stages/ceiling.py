@@ -1,0 +1,66 @@
+"""The supervised ceiling: 03's network and recipe trained once on every pool label.
+
+What the active-learning runs approach as labels accumulate: the same body (its pretrained
+weights, or the seed's random one), the same head recipe, fitted on the whole labeled pool
+and evaluated on the test split, which it never trains on. Writes
+runs/<exp>/<cat>/ceiling/seed<seed>/: metrics.json, config.json and model.pt, as one set.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import torch
+
+from asal.config.layout import CONFIG_JSON, METRICS_JSON, ceiling_dir
+from asal.data.images import load_split, load_test
+from asal.errors import AsalError
+from asal.io import exclusive, json_text, torch_bytes, write_set
+from asal.models.networks import Timer
+from asal.provenance import run_record
+from asal.runtime import configure
+from asal.stages.active_learning.learners import LEARNERS
+from asal.stages.active_learning.pretext_inputs import initial_weights
+from asal.stages.claims import refuse_other_parameters
+
+if TYPE_CHECKING:
+    from asal.config.schema import Params
+
+
+def _labeled_pool_and_test(cfg: Params):
+    if cfg.oracle == "file":
+        raise AsalError("The ceiling trains on every pool label, and oracle 'file' labels the "
+                        "pool one query at a time (a person's labels); run it on a labeled "
+                        "pool (train/good, train/anomaly) with oracle 'folders'.")
+    pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size, cfg.use_grayscale)
+    if not pool.labeled:
+        raise AsalError(f"The pool of {cfg.category} is unlabeled (train/unlabeled/), and the "
+                        "ceiling trains on every pool label; sort it into good/ and anomaly/.")
+    test = load_test(cfg.data_root, cfg.category, cfg.image_size, cfg.use_grayscale)
+    if test is None:
+        raise AsalError(f"{cfg.category} has no test split, and the ceiling is a test AUROC; "
+                        "add test/good and test/anomaly.")
+    return pool, test
+
+
+def run_ceiling(cfg: Params) -> dict:
+    """Train on every pool label once; the test metrics (also written to metrics.json)."""
+    out = ceiling_dir(cfg)
+    with exclusive(out, f"training the ceiling of {cfg.category} seed {cfg.seed}"):
+        refuse_other_parameters(out, cfg, "ceiling")
+        device = configure(cfg)
+        pool, test = _labeled_pool_and_test(cfg)
+        learner = LEARNERS[cfg.head](cfg, initial_weights(cfg, pool), pool.images, test, device)
+        timer, start = Timer(device), time.perf_counter()
+        rows, result, state = learner.train(None, 0, list(range(len(pool))),
+                                            pool.labels.tolist(),
+                                            torch.Generator().manual_seed(cfg.seed), timer)
+        metrics = {"category": cfg.category, "seed": cfg.seed, "head": cfg.head,
+                   "pool_labels": len(pool), "pool_defects": int(pool.labels.sum()),
+                   **result, "train_loss": rows[-1]["train_loss"],
+                   "train_seconds": round(time.perf_counter() - start, 2)}
+        write_set(out, {METRICS_JSON: json_text(metrics),
+                        CONFIG_JSON: json_text(run_record(cfg, device)),
+                        "model.pt": torch_bytes(learner.full_state(state))})
+    return metrics

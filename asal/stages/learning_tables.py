@@ -1,0 +1,90 @@
+"""Stage 04's tables of what the labels bought: how much the classifier learned from
+them, the supervised ceiling, the labels each init needs to come near it, and the active
+part of active learning (its queries against random ones from the same initial sets)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.multitest import multipletests
+
+from asal.models.statistics import (aubc_per_run, labels_to_reach, last_cycle, learning_gain,
+                                    paired_comparison)
+
+
+def learning_table(cycles: pd.DataFrame) -> pd.DataFrame:
+    """Per init, over categories x seeds: test AUROC and balanced accuracy at the first and
+    the last cycle, the gain (mean, std), and the labeled set's loss at the last cycle's end
+    (median, largest)."""
+    runs = learning_gain(cycles)
+    rows = []
+    for init, g in runs.groupby("init", sort=False):
+        rows.append({"init": init, "first_auroc": g.first_auroc.mean(),
+                     "last_auroc": g.last_auroc.mean(), "gain_mean": g.gain.mean(),
+                     "gain_std": g.gain.std(),
+                     "first_balanced_accuracy": g.first_balanced_accuracy.mean(),
+                     "last_balanced_accuracy": g.last_balanced_accuracy.mean(),
+                     "train_loss_median": g.last_train_loss.median(),
+                     "train_loss_max": g.last_train_loss.max(), "runs": len(g)})
+    return pd.DataFrame(rows)
+
+
+def ceiling_table(ceiling: pd.DataFrame) -> pd.DataFrame:
+    """Per category: the ceiling's test AUROC and balanced accuracy (mean, std over seeds)."""
+    stats = ceiling.groupby("category").agg(
+        auroc_mean=("auroc", "mean"), auroc_std=("auroc", "std"),
+        balanced_accuracy_mean=("balanced_accuracy", "mean"),
+        pool_labels=("pool_labels", "first"), seeds=("seed", "size"))
+    return stats.reset_index()
+
+
+def labels_saved_table(every_cycle: pd.DataFrame, ceiling: pd.DataFrame,
+                       share: float) -> pd.DataFrame:
+    """Per category and init: the labels at which the test AUROC first reaches `share` of
+    the ceiling's (its mean over seeds), over every cycle of the runs; runs that never do
+    are counted, and the labels they had are named."""
+    targets = (share * ceiling.groupby("category").auroc.mean()).to_dict()
+    runs = labels_to_reach(every_cycle[every_cycle.category.isin(targets)], targets)
+    rows = []
+    for (cat, init), g in runs.groupby(["category", "init"], sort=False):
+        hit = g.labels.dropna()
+        rows.append({"category": cat, "init": init, "target_auroc": targets[cat],
+                     "runs_reaching": len(hit), "runs": len(g),
+                     "labels_median": hit.median() if len(hit) else np.nan,
+                     "labels_max": hit.max() if len(hit) else np.nan,
+                     "budget_labels": int(g.most_labels.max()),
+                     "answer": (f"{int(hit.median())} labels (median)" if len(hit) == len(g)
+                                else f"not within {int(g.most_labels.max())} labels in "
+                                     f"{len(g) - len(hit)} of {len(g)} runs")})
+    return pd.DataFrame(rows)
+
+
+def query_effect_table(cycles_by_query: dict[str, pd.DataFrame], first: str) -> pd.DataFrame:
+    """Per init and other query: `first` against it from the same initial sets, paired over
+    categories x seeds, on the final AUROC and the AUBC; Holm over the inits (one family
+    per measure and query)."""
+    rows = []
+    base = cycles_by_query[first]
+    for query, other in cycles_by_query.items():
+        if query == first:
+            continue
+        both = pd.concat([base.assign(init=base.init + "|" + first),
+                          other.assign(init=other.init + "|" + query)])
+        final, areas = last_cycle(both), aubc_per_run(both)
+        for init in sorted(base.init.unique()):
+            a, b = f"{init}|{first}", f"{init}|{query}"
+            row = {"init": init, "query": first, "against": query}
+            for name, frame, value in (("final", final, "auroc"), ("aubc", areas, "aubc")):
+                test = paired_comparison(frame[frame.init.isin([a, b])], a, b, value)
+                row.update({f"{name}_{k}": test[k] for k in
+                            ("pairs", "wins", "losses", "mean_difference", "wilcoxon_p")})
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    for name in ("final", "aubc"):
+        table[f"{name}_p_holm"] = np.nan
+        for _, idx in table.groupby("against").groups.items():
+            p = table.loc[idx, f"{name}_wilcoxon_p"]
+            ok = p.notna()
+            if ok.any():
+                table.loc[p[ok].index, f"{name}_p_holm"] = multipletests(p[ok], method="holm")[1]
+    return table
