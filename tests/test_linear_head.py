@@ -23,6 +23,7 @@ def gaussian_classes(n: int, rng, d: int = 64, shift: float = 0.6):
 def optimal(head: LinearHead, x, y) -> bool:
     """Whether the fit is the penalised optimum: the objective's gradient vanishes."""
     m = head.model
+    assert np.array_equal(head.coef, m.coef_[0])
     z = head._scaled(x)
     weights = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (len(y) - y.sum())))
     p = 1 / (1 + np.exp(-(z @ m.coef_[0] + m.intercept_[0])))
@@ -78,3 +79,12 @@ def test_a_fit_that_cannot_converge_is_not_taken_silently(monkeypatch):
     monkeypatch.setattr(linear_head, "MAX_ITER", 1)
     with pytest.raises(ConvergenceWarning):
         LinearHead(x, c=100.0, balanced=False).fit(x, y)
+
+
+def test_a_labeled_set_of_one_class_gives_a_flat_head_of_the_smoothed_share():
+    rng = np.random.default_rng(3)
+    x, _ = gaussian_classes(200, rng)
+    head = LinearHead(x, c=1.0, balanced=True)
+    loss = head.fit(x[:10], np.zeros(10, dtype=int))
+    p = torch.softmax(head.logits(x), 1)[:, 1].numpy()
+    assert np.allclose(p, 1 / 12) and loss == pytest.approx(-math.log(11 / 12))

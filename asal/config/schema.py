@@ -44,6 +44,13 @@ class Params(Where, Images, Draem, Pretext, Batches, Loop, Results, Workflow):
         """Whether the classifier starts from stage 00's network (pretrained: self_supervised)."""
         return self.pretrained == "self_supervised"
 
+    def runs(self) -> list[tuple[str, str]]:
+        """(init, query) of every run per category and seed: every init with the first
+        query, and the query_inits with the others."""
+        others = self.inits if self.query_inits is None else self.query_inits
+        return [(i, self.queries[0]) for i in self.inits] + \
+            [(i, q) for q in self.queries[1:] for i in others]
+
     def draem_seed_of(self, seed: int) -> int:
         """The DRAEM seed of the run with classifier seed `seed` (itself with tie_seeds)."""
         return seed if self.tie_seeds else self.draem_seed

@@ -204,6 +204,9 @@ class Workflow(_Section):
                                                 description="the query strategies of every "
                                                 "init and seed; 04's tables use the first, "
                                                 "and compare the others with it")
+    query_inits: list[Literal[INIT_NAMES]] | None = Field(
+        None, description="the inits whose runs repeat with the queries after the first "
+        "(None: every init)")
     ceiling: bool = Field(False, description="also train the classifier on every pool "
                           "label, the supervised ceiling 04 draws (needs a labeled pool)")
     draem_normal: bool = Field(True, description="also train DRAEM on the good images, for "

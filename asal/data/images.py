@@ -22,7 +22,7 @@ from asal.data.folders import (SPLITS, UNKNOWN, list_split, mask_path, pool_is_u
                                pool_key)
 from asal.data.synthetic import ensure_synthetic
 from asal.errors import AsalError
-from asal.io import write_torch
+from asal.data.cache import cached
 
 CACHE_VERSION = 2           # 2: the original image sizes are kept too
 
@@ -67,22 +67,6 @@ def _cache_key(paths: list[Path], size: int, grayscale: bool, kind: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _cached(cache_dir: Path, stem: str, key: str, build):
-    """Return build()'s tensor dict, read from cache_dir/stem-key.pt when it is there."""
-    target = cache_dir / f"{stem}-{key}.pt"
-    if target.exists():
-        try:
-            return torch.load(target, weights_only=True, mmap=True)
-        except (RuntimeError, OSError, EOFError):
-            pass  # a damaged cache file is simply rebuilt
-    value = build()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    for old in cache_dir.glob(f"{stem}-*.pt"):
-        old.unlink(missing_ok=True)   # stale entries of the same split and size
-    write_torch(target, value)
-    return value
-
-
 def list_pool(data_root, category: str, split: str = "train") -> tuple[list[Path], list[int]]:
     """A split's files and labels, the built-in synthetic category made on first use."""
     if split not in SPLITS:
@@ -105,7 +89,7 @@ def load_split(data_root, category: str, split: str, size: int,
     if cache:
         key = _cache_key(paths, size, grayscale, "images")
         stem = f"{split}-{size}-{'gray' if grayscale else 'rgb'}"
-        value = _cached(Path(data_root) / category / ".cache", stem, key, build)
+        value = cached(Path(data_root) / category / ".cache", stem, key, build)
     else:
         value = build()
     report_non_square(paths, value["sizes"].tolist(), size, f"{category}/{split}")

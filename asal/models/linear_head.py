@@ -26,28 +26,44 @@ class LinearHead:
         x = np.asarray(pool_features, dtype=np.float64)
         self.mean, self.std = x.mean(0), x.std(0) + 1e-6
         self.model = LogisticRegression(C=c, class_weight="balanced" if balanced else None,
-                                        max_iter=MAX_ITER, tol=1e-8)
+                                        max_iter=MAX_ITER, tol=1e-6)
 
     def _scaled(self, x) -> np.ndarray:
         return (np.asarray(x, dtype=np.float64) - self.mean) / self.std
 
     def fit(self, x, y) -> float:
-        """Fit on the labeled features; the labeled set's mean log-loss at the optimum."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", ConvergenceWarning)   # never a silent stop
-            self.model.fit(self._scaled(x), np.asarray(y))
-        p = self.model.predict_proba(self._scaled(x))[np.arange(len(y)), np.asarray(y)]
+        """Fit on the labeled features; the labeled set's mean log-loss at the optimum.
+
+        A labeled set of one class (a Random start without a defect, say) says nothing
+        about the other: the head is then the smoothed class share alone, w = 0 and
+        p(defect) = (defects + 1) / (labels + 2), so every image scores alike and the next
+        query is the label-blind tie-break's.
+        """
+        y = np.asarray(y)
+        if len(np.unique(y)) < 2:
+            self.coef = np.zeros(len(self.mean))
+            self.intercept = float(np.log((y.sum() + 1) / (len(y) - y.sum() + 1)))
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", ConvergenceWarning)   # never a silent stop
+                self.model.fit(self._scaled(x), y)
+            self.coef, self.intercept = self.model.coef_[0], float(self.model.intercept_[0])
+        z = self._decision(x)
+        p = np.where(y == 1, 1 / (1 + np.exp(-z)), 1 / (1 + np.exp(z)))
         return float(-np.log(np.clip(p, 1e-15, 1)).mean())
+
+    def _decision(self, x) -> np.ndarray:
+        return self._scaled(x) @ self.coef + self.intercept
 
     def logits(self, x) -> torch.Tensor:
         """(N, 2) logits [0, w.x + b]: their softmax is the regression's probability."""
-        z = self.model.decision_function(self._scaled(x))
+        z = self._decision(x)
         return torch.from_numpy(np.stack([np.zeros_like(z), z], axis=1))
 
     def fc_state(self) -> dict[str, torch.Tensor]:
         """The head as the network's fc layer, on the unscaled features."""
-        w = self.model.coef_[0] / self.std
-        b = self.model.intercept_[0] - float(w @ self.mean)
+        w = self.coef / self.std
+        b = self.intercept - float(w @ self.mean)
         weight = torch.from_numpy(np.stack([np.zeros_like(w), w])).float()
         bias = torch.tensor([0.0, b], dtype=torch.float32)
         return {"fc.weight": weight, "fc.bias": bias}

@@ -51,7 +51,7 @@ def run_ceiling(cfg: Params) -> dict:
         refuse_other_parameters(out, cfg, "ceiling")
         device = configure(cfg)
         pool, test = _labeled_pool_and_test(cfg)
-        learner = LEARNERS[cfg.head](cfg, initial_weights(cfg, pool), pool.images, test, device)
+        learner = LEARNERS[cfg.head](cfg, initial_weights(cfg, pool), pool, test, device)
         timer, start = Timer(device), time.perf_counter()
         rows, result, state = learner.train(None, 0, list(range(len(pool))),
                                             pool.labels.tolist(),

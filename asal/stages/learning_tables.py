@@ -71,7 +71,7 @@ def query_effect_table(cycles_by_query: dict[str, pd.DataFrame], first: str) -> 
         both = pd.concat([base.assign(init=base.init + "|" + first),
                           other.assign(init=other.init + "|" + query)])
         final, areas = last_cycle(both), aubc_per_run(both)
-        for init in sorted(base.init.unique()):
+        for init in sorted(set(base.init) & set(other.init)):
             a, b = f"{init}|{first}", f"{init}|{query}"
             row = {"init": init, "query": first, "against": query}
             for name, frame, value in (("final", final, "auroc"), ("aubc", areas, "aubc")):

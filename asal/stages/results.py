@@ -93,16 +93,15 @@ def gather(cfg: Params) -> Gathered:
             missing.append(f"{cat}/batches/seed{cfg.draem_seeds[0]}")
     frames, configs = [], []
     for cat in cfg.categories:
-        for init in cfg.inits:
-            for query in cfg.queries:
-                for seed in cfg.seeds:
-                    run = layout.al(cat, init, query, seed)
-                    if not (run / METRICS_CYCLE).exists():
-                        missing.append(f"{cat}/al/{init}/{query}/seed{seed}")
-                        continue
-                    configs.append(_json(run / CONFIG_JSON) or {})
-                    frames.append(_run_cycles(run).assign(category=cat, init=init,
-                                                          query=query, seed=seed))
+        for init, query in cfg.runs():
+            for seed in cfg.seeds:
+                run = layout.al(cat, init, query, seed)
+                if not (run / METRICS_CYCLE).exists():
+                    missing.append(f"{cat}/al/{init}/{query}/seed{seed}")
+                    continue
+                configs.append(_json(run / CONFIG_JSON) or {})
+                frames.append(_run_cycles(run).assign(category=cat, init=init, query=query,
+                                                      seed=seed))
     cycles = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["category", "init", "query", "seed", "cycle", "n_labels", "n_anomalies",
                  "train_loss", *METRICS])
@@ -174,11 +173,11 @@ def comparison_table(g: Gathered, metric: str = "auroc") -> pd.DataFrame:
                                 values="test_image_auroc", aggfunc="mean", dropna=False)
         d.loc["mean"] = d.mean()
         spread = g.draem.groupby(["category", "train_on"]).test_image_auroc.std().unstack()
-        several = g.draem.draem_seed.nunique() > 1
+        seeds = g.draem.groupby("train_on").draem_seed.nunique()
         for train_on in ("mixed", "normal"):
             if train_on in d:
                 table[f"DRAEM_{train_on}"] = d[train_on]
-                if several:
+                if seeds.get(train_on, 0) > 1:
                     table[f"DRAEM_{train_on}_std"] = spread[train_on]
     table.index.name = "category"
     return table.reset_index()

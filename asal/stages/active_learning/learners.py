@@ -12,8 +12,14 @@ checkpoint keeps: the whole network's for the first, the head (`fc`) for the sec
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import numpy as np
 import torch
+
+from asal.data.cache import cached_features
 
 from asal.models.classifier import build_resnet18, evaluate, predict_logits, train_epoch
 from asal.models.linear_head import LinearHead
@@ -39,9 +45,9 @@ def trained_parameters(model, freeze_body: bool) -> list:
 
 
 class NetworkLearner:
-    def __init__(self, cfg, weights: str, pool_images, test, device):
+    def __init__(self, cfg, weights: str, pool, test, device):
         self.cfg, self.weights, self.device = cfg, weights, device
-        self.pool_images = pool_images.to(device)
+        self.pool_images = pool.images.to(device)
         self.test = test
         self.test_images = test.images.to(device) if test is not None else None
         self.norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
@@ -84,14 +90,31 @@ class NetworkLearner:
         return state
 
 
+def body_identity(cfg, weights: str) -> str:
+    """What a frozen body's features depend on: its weights (the seed's random ones, or a
+    file's digest), the image size and the normalisation."""
+    if weights == "none":
+        source = f"random body, seed {cfg.seed}"
+    else:
+        source = hashlib.sha1(Path(weights).read_bytes()).hexdigest()
+    return json.dumps([source, cfg.image_size, cfg.use_grayscale, list(cfg.normalize_mean),
+                       list(cfg.normalize_std)])
+
+
 class LinearLearner:
-    def __init__(self, cfg, weights: str, pool_images, test, device):
+    def __init__(self, cfg, weights: str, pool, test, device):
         self.cfg, self.weights, self.test = cfg, weights, test
         torch.manual_seed(cfg.seed)
         body = model_to(build_resnet18(weights), device)
         norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
-        self.pool_x = pool_features(body, pool_images, norm).astype(np.float64)
-        self.test_x = (pool_features(body, test.images, norm).astype(np.float64)
+        identity = body_identity(cfg, weights)
+
+        def features(split, name):    # the same body's for every init and query of a seed
+            return cached_features(cfg.data_root, cfg.category, split, name, identity,
+                                   lambda: torch.from_numpy(pool_features(body, split.images,
+                                                                          norm)))
+        self.pool_x = features(pool, "train").numpy().astype(np.float64)
+        self.test_x = (features(test, "test").numpy().astype(np.float64)
                        if test is not None else None)
         self.head = LinearHead(self.pool_x, cfg.head_c, cfg.head_balanced)
 

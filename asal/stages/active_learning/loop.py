@@ -81,21 +81,22 @@ class Loop:
         self.known = known_labels(cfg, self.pool)       # label by pool key, as far as known
         self.weights = pretext.initial_weights(cfg, self.pool)
         self.keys = self.pool.keys()
-        views = pretext.pool_views(cfg, self.pool, self.weights, self.device)
+        self._learner = None
+        frozen = (lambda: self.learner.pool_x) if cfg.head == "lbfgs" else None
+        views = pretext.pool_views(cfg, self.pool, self.weights, self.device, frozen)
         initial = initial_selection(cfg.init, self.batches, cfg.per_batch, cfg.seed, views)
         check_budget(cfg, len(self.pool), len(initial))
         self.fingerprint = fingerprint(cfg, self.batches, self.pool, initial)
         index = {k: i for i, k in enumerate(self.keys)}
         self.state = LoopState([index[k] for k in initial],
                                torch.Generator().manual_seed(cfg.seed))
-        self._learner = None
         self.waiting: list[str] = []     # pool keys the next cycle waits for
 
     @property
     def learner(self):
         """The classifier's learner, made when first needed (a finished run needs none)."""
         if self._learner is None:
-            self._learner = LEARNERS[self.cfg.head](self.cfg, self.weights, self.pool.images,
+            self._learner = LEARNERS[self.cfg.head](self.cfg, self.weights, self.pool,
                                                     self.test, self.device)
         return self._learner
 

@@ -58,14 +58,20 @@ def rotation_ranking(cfg: Params, pool: Split) -> pd.DataFrame:
     return pd.read_csv(_checked(cfg, "rotation", pool, ROTATION_SCORES) / ROTATION_SCORES)
 
 
-def pool_views(cfg: Params, pool: Split, weights: str, device) -> PoolViews:
+def pool_views(cfg: Params, pool: Split, weights: str, device,
+               frozen_features=None) -> PoolViews:
     """The rotation ranking and pretrained features the cold-start baselines pick on,
-    each made only when an initial selection asks for it."""
+    each made only when an initial selection asks for it. `frozen_features` are those of
+    the frozen body the classifier itself uses (head lbfgs): then even a random body's
+    features are the classifier's own, and the baselines select on them."""
     def features():
+        if frozen_features is not None:
+            return frozen_features()
         if weights == "none":
             raise AsalError(f"init '{cfg.init}' selects on a pretrained network's features, "
                             "and pretrained is 'none'; set pretrained to self_supervised, "
-                            "imagenet or a weights file.")
+                            "imagenet or a weights file (or freeze the body and fit its "
+                            "head: head lbfgs).")
         torch.manual_seed(cfg.seed)
         model = model_to(build_resnet18(weights), device)
         norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
