@@ -19,7 +19,7 @@ def _draem_spread(args):
     start = time.perf_counter()
     from asal.config.profiles import resolve
 
-    frame = measure_draem_spread(resolve(args.profile), args.seeds, args.jobs)
+    frame = measure_draem_spread(resolve(args.profile), args.seeds, args.jobs, args.train_on)
     summary = frame.groupby(["category", "train_on"]).test_image_auroc.agg(["mean", "std"])
     print(summary.round(3).to_string())
     print(f"{DRAEM_SPREAD} written ({len(frame)} runs) in {time.perf_counter() - start:.0f} s")
@@ -129,6 +129,9 @@ def _spread_commands(sub) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2],
                    help="seeds besides the experiment's own run")
     p.add_argument("--jobs", type=int, default=2, help="runs at once, one thread each")
+    p.add_argument("--train-on", nargs="+", choices=["mixed", "normal"],
+                   help="which DRAEM runs (default: mixed, and normal where the profile's "
+                        "draem_normal asks for it)")
 
     p = subcommand(sub, "pretext-spread", "the classifier's numbers with pretext networks of "
                                            "other seeds, for the tolerances", _pretext_spread)

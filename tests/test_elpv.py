@@ -93,6 +93,22 @@ def test_a_destination_holding_other_images_is_not_overwritten(tmp_path):
     prepare_elpv(tmp_path, ["elpv_mono"], seed=1, limit=100, force=True)
 
 
+def test_a_workflow_rerun_after_removing_the_manifest_restores_it(tmp_path):
+    """Snakemake removes a step's output (the manifest) before running it again: the images
+    it finds are the planned ones, so the manifest comes back; one changed image is not."""
+    prepare_elpv(tmp_path, ["elpv_mono"], seed=0, limit=100)
+    manifest = tmp_path / "elpv_mono" / "manifest.csv"
+    written = manifest.read_text()
+    manifest.unlink()
+    prepare_elpv(tmp_path, ["elpv_mono"], seed=0, limit=100)
+    assert manifest.read_text() == written
+    manifest.unlink()
+    image = next((tmp_path / "elpv_mono" / "train" / "good").iterdir())
+    image.write_bytes(image.read_bytes() + b"\0")
+    with pytest.raises(AsalError, match="already holds other images"):
+        prepare_elpv(tmp_path, ["elpv_mono"], seed=0, limit=100)
+
+
 def test_without_the_package_one_sentence_names_the_extra(monkeypatch, tmp_path, capsys):
     real = builtins.__import__
 

@@ -178,18 +178,22 @@ def test_a_committed_run_with_other_parameters_is_not_compared(tmp_path):
     assert "no seed spread recorded" in draem_reference(cfg).why_not
 
 
-def test_the_committed_experiment_reproduces_itself_from_git(tmp_path):
+@pytest.mark.parametrize("exp, cells", [
+    ("synthetic", 29),     # 4 rows x (2 inits + DRAEM_mixed), 4 x 2 AUBC, 9 exact
+    ("elpv", 54),          # 3 rows x (7 inits + 2 DRAEM), 3 x 7 AUBC, 6 exact
+])
+def test_the_committed_experiment_reproduces_itself_from_git(tmp_path, exp, cells):
     """The default reference is git's figures/<exp>/; the committed tables, the committed
     seed spreads and the tolerances derived from them agree with themselves."""
     from asal.project import PROJECT_ROOT
     from asal.tools.committed import committed_text
 
-    rebuilt = tmp_path / "synthetic"
+    rebuilt = tmp_path / exp
     rebuilt.mkdir()
     for name in ("comparison_auroc", "aubc_auroc", "initial_anomalies"):
-        (rebuilt / f"{name}.csv").write_text(committed_text(f"figures/synthetic/{name}.csv"))
+        (rebuilt / f"{name}.csv").write_text(committed_text(f"figures/{exp}/{name}.csv"))
     table, ok = check_reproduction(rebuilt, runs_root=PROJECT_ROOT / "runs")
-    assert ok and len(table) == 29     # 4 rows x (2 inits + DRAEM_mixed), 4 x 2 AUBC, 9 exact
+    assert ok and len(table) == cells
 
 
 def test_a_recorded_pretext_spread_widens_the_classifier_tolerance_as_derived():

@@ -145,9 +145,10 @@ def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     runs = tmp_path / "runs" / "tiny"
     for init in ("asal", "random", "pt4al"):
-        cycles = pd.read_csv(runs / "synth_washer" / "al" / init / "seed0" / "metrics_cycle.csv")
+        run = runs / "synth_washer" / "al" / init / "least_confidence"
+        cycles = pd.read_csv(run / "seed0" / "metrics_cycle.csv")
         assert cycles.cycle.tolist() == [0, 1], init
-    assert not (runs / "synth_washer" / "al" / "asal" / "seed1").exists()
+        assert not (run / "seed1").exists()
     written = yaml.safe_load((runs / "profile.yaml").read_text())
     assert written["cycles"] == 2 and written["seeds"] == [0] and written["exp"] == "tiny"
     figures = tmp_path / "figures" / "tiny"
@@ -191,6 +192,6 @@ def test_the_workflow_on_unlabeled_images_stops_for_labels_then_finishes(unlabel
     table = pd.read_csv(tmp_path / "figures" / "tiny_own" / "comparison_auroc.csv",
                         comment="#")
     assert table.asal_mean.isna().all()                  # no test split, no test metrics
-    cycles = pd.read_csv(tmp_path / "runs" / "tiny_own" / "own" / "al" / "asal" / "seed0"
-                         / "metrics_cycle.csv")
+    cycles = pd.read_csv(tmp_path / "runs" / "tiny_own" / "own" / "al" / "asal"
+                         / "least_confidence" / "seed0" / "metrics_cycle.csv")
     assert cycles.n_labels.tolist() == [10, 11]

@@ -22,6 +22,7 @@ File names stay the package's (`cellNNNN.png`): they say nothing of the label.
 
 from __future__ import annotations
 
+import filecmp
 import re
 import shutil
 from pathlib import Path
@@ -108,12 +109,28 @@ def _same_manifest(existing: Path, planned: pd.DataFrame) -> bool:
     return old.equals(planned.astype(str))
 
 
+def _holds_the_planned_images(data: Path, target: Path, planned: pd.DataFrame) -> bool:
+    """Whether `target` holds exactly the planned images, byte for byte: our own earlier
+    output whose manifest a workflow removed before rerunning the step (the manifest is
+    written last, inside the staged folder, so no half-written folder looks like this).
+    Hidden folders (the decoded-image cache) are derived from the images and not counted."""
+    held = {p.relative_to(target.parent).as_posix() for p in target.rglob("*")
+            if p.is_file() and not p.relative_to(target).parts[0].startswith(".")}
+    return held == set(planned.path) and all(
+        filecmp.cmp(data / row.source, target.parent / row.path, shallow=False)
+        for row in planned.itertuples())
+
+
 def prepare_category(data: Path, dest: Path, planned: pd.DataFrame, force: bool) -> None:
     category = planned.path.iloc[0].split("/")[0]
     target = dest / category
     with exclusive(target, f"preparing {target}"):
         if (target / MANIFEST).exists() and _same_manifest(target / MANIFEST, planned):
             return                                       # already prepared identically
+        if target.exists() and not (target / MANIFEST).exists() \
+                and _holds_the_planned_images(data, target, planned):
+            write_csv(target / MANIFEST, planned)        # the images are intact
+            return
         if target.exists() and any(target.iterdir()) and not force:
             raise AsalError(f"{target} already holds other images (another seed, ratio or "
                             "source); choose another --dest or pass --force to replace it.")

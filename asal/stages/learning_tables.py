@@ -53,7 +53,7 @@ def labels_saved_table(every_cycle: pd.DataFrame, ceiling: pd.DataFrame,
                      "labels_median": hit.median() if len(hit) else np.nan,
                      "labels_max": hit.max() if len(hit) else np.nan,
                      "budget_labels": int(g.most_labels.max()),
-                     "answer": (f"{int(hit.median())} labels (median)" if len(hit) == len(g)
+                     "answer": (f"{hit.median():g} labels (median)" if len(hit) == len(g)
                                 else f"not within {int(g.most_labels.max())} labels in "
                                      f"{len(g) - len(hit)} of {len(g)} runs")})
     return pd.DataFrame(rows)

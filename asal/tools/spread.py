@@ -95,28 +95,34 @@ def measure_pretext_spread(base: Params, pretext_seeds=(1, 2), jobs: int = 2,
     return frame
 
 
-def measure_draem_spread(base: Params, seeds=(1, 2), jobs: int = 2) -> pd.DataFrame:
+def measure_draem_spread(base: Params, seeds=(1, 2), jobs: int = 2,
+                         train_ons=None) -> pd.DataFrame:
     """DRAEM's AUROCs over seeds, for every category and train_on of an experiment (normal
-    only where the profile's draem_normal asks for it).
+    only where the profile's draem_normal asks for it, or as `train_ons` says).
 
-    The experiment's own runs are read; the other DRAEM seeds are trained as part of the
-    experiment (runs/<exp>/<cat>/scores/<train_on>/seed<k>/), `jobs` at a time, one CPU
-    thread each. Writes runs/<exp>/draem_seed_spread.csv.
+    The experiment's own runs are read (every DRAEM seed its runs used, all of them when
+    seeds are replicates); the other seeds are trained as part of the experiment
+    (runs/<exp>/<cat>/scores/<train_on>/seed<k>/), `jobs` at a time, one CPU thread each.
+    Writes runs/<exp>/draem_seed_spread.csv.
     """
     layout = RunLayout.of(base)
+    train_ons = train_ons or (("mixed", "normal") if base.draem_normal else ("mixed",))
     rows, todo = [], []
     for cat in base.categories:
-        for train_on in ("mixed", "normal") if base.draem_normal else ("mixed",):
-            path = layout.scores(cat, train_on, base.draem_seed) / METRICS_JSON
+        for train_on in train_ons:
+            path = layout.scores(cat, train_on, base.draem_seeds[0]) / METRICS_JSON
             if not path.exists():
                 raise AsalError(f"{path} does not exist; run the experiment (README's main "
                                 "command) before measuring the seed spread.")
-            own = json.loads(path.read_text())
-            rows.append({"category": cat, "train_on": train_on, "seed": base.draem_seed,
-                         **{k: own.get(k) for k in DRAEM_METRICS}})
-            todo += [base.model_copy(update={"category": cat, "train_on": train_on,
-                                             "draem_seed": s, "device": "cpu"})
-                     for s in seeds if s != base.draem_seed]
+            for s in sorted({*base.draem_seeds, *seeds}):
+                done = layout.scores(cat, train_on, s) / METRICS_JSON
+                if done.exists():
+                    own = json.loads(done.read_text())
+                    rows.append({"category": cat, "train_on": train_on, "seed": s,
+                                 **{k: own.get(k) for k in DRAEM_METRICS}})
+                else:
+                    todo.append(base.model_copy(update={"category": cat, "train_on": train_on,
+                                                        "draem_seed": s, "device": "cpu"}))
     rows += _in_workers(_draem_run, jobs, todo)
     frame = pd.DataFrame(rows).sort_values(["category", "train_on", "seed"])
     write_csv(layout.draem_spread, frame)

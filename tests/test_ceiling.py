@@ -1,0 +1,45 @@
+"""The supervised ceiling: trained on every pool label, never on a test label."""
+
+import shutil
+
+import pytest
+import torch
+
+from asal.config.layout import ceiling_dir
+from asal.config.profiles import resolve
+from asal.errors import AsalError
+from asal.stages.ceiling import run_ceiling
+
+CAT = "synth_tiles"
+
+
+def _cfg(root, runs, **kw):
+    return resolve(category=CAT, data_root=str(root), runs_root=str(runs), image_size=32,
+                   pretrained="none", freeze_body=True, head="lbfgs", head_c=1.0,
+                   device="cpu", cpu_threads=1, **kw)
+
+
+def test_swapping_the_test_labels_leaves_the_ceilings_weights_unchanged(synth_root, tmp_path):
+    swapped = tmp_path / "swapped"
+    shutil.copytree(synth_root / CAT, swapped / CAT, ignore=shutil.ignore_patterns(".cache"))
+    test = swapped / CAT / "test"
+    (test / "good").rename(test / "was_good")
+    (test / "anomaly").rename(test / "good")
+    (test / "was_good").rename(test / "anomaly")
+    plain = run_ceiling(_cfg(synth_root, tmp_path / "a"))
+    flipped = run_ceiling(_cfg(swapped, tmp_path / "b"))
+    a = torch.load(ceiling_dir(_cfg(synth_root, tmp_path / "a")) / "model.pt", weights_only=True)
+    b = torch.load(ceiling_dir(_cfg(swapped, tmp_path / "b")) / "model.pt", weights_only=True)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert plain["pool_labels"] == 160 and plain["train_loss"] < 0.35
+    assert flipped["auroc"] == pytest.approx(1 - plain["auroc"])      # the test labels moved
+
+
+def test_a_ceiling_asked_of_a_persons_labels_is_refused(unlabeled_root, tmp_path):
+    cfg = resolve(category="own", data_root=str(unlabeled_root), runs_root=str(tmp_path),
+                  image_size=32, pretrained="none", freeze_body=True, head="lbfgs",
+                  oracle="file", device="cpu")
+    with pytest.raises(AsalError, match="ceiling trains on every pool label, and oracle 'file'"):
+        run_ceiling(cfg)
+    with pytest.raises(AsalError, match="pool of own is unlabeled"):
+        run_ceiling(cfg.model_copy(update={"oracle": "folders"}))
