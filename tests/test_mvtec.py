@@ -69,3 +69,20 @@ def test_all_categories_found_and_missing_source_named(fake_mvtec, tmp_path):
     assert sorted(result) == ["bottle", "screw"]
     with pytest.raises(AsalError, match="does not exist"):
         prepare_mvtec(tmp_path / "nowhere", tmp_path / "data")
+
+
+def test_a_workflow_rerun_after_removing_the_manifest_restores_it(fake_mvtec, tmp_path):
+    """Snakemake removes the manifest before rerunning the step: intact images and masks
+    get it back; a folder missing one mask is refused, as any other split is."""
+    dest = tmp_path / "data"
+    prepare_mvtec(fake_mvtec, dest, ["bottle"], seed=0, progress=False)
+    manifest = dest / "bottle" / "manifest.csv"
+    written = manifest.read_text()
+    manifest.unlink()
+    prepare_mvtec(fake_mvtec, dest, ["bottle"], seed=0, progress=False)
+    assert manifest.read_text() == written
+    mask = next(m for m in _split_of(dest, "bottle")["mask"] if m)
+    manifest.unlink()
+    (dest / mask).unlink()
+    with pytest.raises(AsalError, match="different split"):
+        prepare_mvtec(fake_mvtec, dest, ["bottle"], seed=0, progress=False)

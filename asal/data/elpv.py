@@ -22,21 +22,19 @@ File names stay the package's (`cellNNNN.png`): they say nothing of the label.
 
 from __future__ import annotations
 
-import filecmp
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from asal.data.folders import assign_split
+from asal.data.prepared import MANIFEST, already_prepared, copy_into
 from asal.errors import AsalError
 from asal.io import exclusive, staged_dir, write_csv
 
 TYPES = {"elpv_mono": "mono", "elpv_poly": "poly"}
 DEFECT_THRESHOLD = 0.5
-MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ["source", "path", "label", "probability", "split"]
 INSTALL = 'pip install -e ".[elpv]"'
 
@@ -104,41 +102,18 @@ def plan_category(labels: pd.DataFrame, base: str, defect_ratio: float | None,
     return frame[MANIFEST_COLUMNS].sort_values("path").reset_index(drop=True)
 
 
-def _same_manifest(existing: Path, planned: pd.DataFrame) -> bool:
-    old = pd.read_csv(existing, dtype=str, keep_default_na=False)
-    return old.equals(planned.astype(str))
-
-
-def _holds_the_planned_images(data: Path, target: Path, planned: pd.DataFrame) -> bool:
-    """Whether `target` holds exactly the planned images, byte for byte: our own earlier
-    output whose manifest a workflow removed before rerunning the step (the manifest is
-    written last, inside the staged folder, so no half-written folder looks like this).
-    Hidden folders (the decoded-image cache) are derived from the images and not counted."""
-    held = {p.relative_to(target.parent).as_posix() for p in target.rglob("*")
-            if p.is_file() and not p.relative_to(target).parts[0].startswith(".")}
-    return held == set(planned.path) and all(
-        filecmp.cmp(data / row.source, target.parent / row.path, shallow=False)
-        for row in planned.itertuples())
-
-
 def prepare_category(data: Path, dest: Path, planned: pd.DataFrame, force: bool) -> None:
     category = planned.path.iloc[0].split("/")[0]
     target = dest / category
+    copies = list(zip(planned.path, planned.source))
     with exclusive(target, f"preparing {target}"):
-        if (target / MANIFEST).exists() and _same_manifest(target / MANIFEST, planned):
-            return                                       # already prepared identically
-        if target.exists() and not (target / MANIFEST).exists() \
-                and _holds_the_planned_images(data, target, planned):
-            write_csv(target / MANIFEST, planned)        # the images are intact
+        if already_prepared(data, target, planned, copies):
             return
         if target.exists() and any(target.iterdir()) and not force:
             raise AsalError(f"{target} already holds other images (another seed, ratio or "
                             "source); choose another --dest or pass --force to replace it.")
         with staged_dir(target) as staging:             # whole, or not at all
-            for row in planned.itertuples():
-                out = staging / Path(row.path).relative_to(category)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(data / row.source, out)
+            copy_into(staging, data, copies)
             write_csv(staging / MANIFEST, planned)
 
 

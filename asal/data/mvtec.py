@@ -10,7 +10,6 @@ test 000.png never collide) and anomaly_<category>_<defect>_<index>.png.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -18,10 +17,10 @@ from tqdm import tqdm
 
 from asal.categories import MVTEC_CATEGORIES
 from asal.data.folders import MVTEC_URL, assign_split
+from asal.data.prepared import MANIFEST, already_prepared, copy_into
 from asal.errors import AsalError
 from asal.io import exclusive, staged_dir, write_csv
 
-MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ["source", "path", "label", "defect", "split", "mask_source", "mask"]
 
 
@@ -64,33 +63,25 @@ def plan_split(frame: pd.DataFrame, category: str, seed: int,
     return frame[MANIFEST_COLUMNS].sort_values("path").reset_index(drop=True)
 
 
-def _same_manifest(existing: Path, planned: pd.DataFrame) -> bool:
-    old = pd.read_csv(existing, keep_default_na=False, dtype=str)
-    return old.equals(planned.astype(str))
-
-
 def prepare_category(src: Path, dest: Path, category: str, seed: int = 0,
                      test_fraction: float = 0.2, force: bool = False,
                      progress: bool = True) -> pd.DataFrame:
     """Write one prepared category to dest/<category>; return its manifest."""
     planned = plan_split(collect_sources(src, category), category, seed, test_fraction)
     target = dest / category
+    copies = [(rel, source) for row in planned.itertuples()
+              for rel, source in ((row.path, row.source), (row.mask, row.mask_source)) if rel]
     with exclusive(target, f"preparing {target}"):
-        if (target / MANIFEST).exists() and _same_manifest(target / MANIFEST, planned):
-            return planned                               # already prepared identically
+        if already_prepared(src, target, planned, copies):
+            return planned
         if target.exists() and not force:
             raise AsalError(f"{target} already holds a different split (other seed, "
                             "fraction or source); choose another --dest or pass --force to "
                             "replace it.")
         # Build beside the target and swap it in whole: an interruption leaves nothing half.
         with staged_dir(target) as staging:
-            for row in tqdm(planned.itertuples(), total=len(planned), desc=category,
-                            disable=not progress, unit="img"):
-                for rel, source in ((row.path, row.source), (row.mask, row.mask_source)):
-                    if rel:
-                        out = staging / Path(rel).relative_to(category)
-                        out.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copyfile(src / source, out)
+            copy_into(staging, src, tqdm(copies, desc=category, disable=not progress,
+                                         unit="file"))
             write_csv(staging / MANIFEST, planned)
     return planned
 

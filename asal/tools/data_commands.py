@@ -24,27 +24,27 @@ def subcommand(sub, name: str, text: str, run) -> argparse.ArgumentParser:
     return p
 
 
+def _say_prepared(result: dict, dest) -> None:
+    """One line per prepared category: its images per split and label, and its folder."""
+    for cat, frame in result.items():
+        counts = frame.groupby(["split", "label"]).size().to_dict()
+        print(f"{cat}: " + ", ".join(f"{split}/{'anomaly' if label else 'good'} {n}"
+                                     for (split, label), n in sorted(counts.items()))
+              + f" -> {Path(dest) / cat}")
+
+
 def _prepare_mvtec(args):
     from asal.data.mvtec import prepare_mvtec
 
-    result = prepare_mvtec(args.src, args.dest, args.categories, args.seed,
-                           args.test_fraction, args.force)
-    for cat, frame in result.items():
-        counts = frame.groupby(["split", "label"]).size().to_dict()
-        print(f"{cat}: " + ", ".join(f"{s}/{'anomaly' if l else 'good'} {n}"
-                                     for (s, l), n in sorted(counts.items())))
+    _say_prepared(prepare_mvtec(args.src, args.dest, args.categories, args.seed,
+                                args.test_fraction, args.force), args.dest)
 
 
 def _prepare_elpv(args):
     from asal.data.elpv import prepare_elpv
 
-    result = prepare_elpv(args.dest, args.categories, args.defect_ratio, args.limit,
-                          args.seed, args.test_fraction, args.force)
-    for cat, frame in result.items():
-        counts = frame.groupby(["split", "label"]).size().to_dict()
-        print(f"{cat}: " + ", ".join(f"{s}/{'anomaly' if l else 'good'} {n}"
-                                     for (s, l), n in sorted(counts.items()))
-              + f" -> {Path(args.dest) / cat}")
+    _say_prepared(prepare_elpv(args.dest, args.categories, args.defect_ratio, args.limit,
+                               args.seed, args.test_fraction, args.force), args.dest)
 
 
 def _make_synthetic(args):
@@ -67,6 +67,14 @@ def _make_synthetic(args):
         print(f"contact sheet: {sheet}")
 
 
+def _add_split_options(p, seed_help: str) -> None:
+    """The options of a prepared category's stratified split, shared by the datasets."""
+    p.add_argument("--seed", type=int, default=0, help=seed_help)
+    p.add_argument("--test-fraction", type=float, default=0.2,
+                   help="share of every category held out as the test split")
+    p.add_argument("--force", action="store_true", help="replace a different earlier split")
+
+
 def add_data_commands(sub) -> None:
     """Making data: MVTec AD prepared, the synthetic categories made."""
     p = subcommand(sub, "prepare-mvtec", "merge and split MVTec AD into the ASAL layout",
@@ -75,17 +83,14 @@ def add_data_commands(sub) -> None:
     p.add_argument("--dest", default="data", help="the data root to write the categories to")
     p.add_argument("--categories", nargs="+", metavar="NAME",
                    help="categories to prepare (default: all 15)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
-    p.add_argument("--test-fraction", type=float, default=0.2,
-                   help="share of every category held out as the test split")
-    p.add_argument("--force", action="store_true", help="replace a different earlier split")
+    _add_split_options(p, "seed of the stratified split")
 
     p = subcommand(sub, "prepare-elpv", "write ELPV's solar-cell categories (the installed "
                                          "elpv-dataset package) in the ASAL layout",
                     _prepare_elpv)
     p.add_argument("--dest", default="data", help="the data root to write the categories to")
-    p.add_argument("--categories", nargs="+", metavar="NAME", default=["elpv_mono", "elpv_poly"],
-                   help="elpv_mono, elpv_poly or both")
+    p.add_argument("--categories", nargs="+", metavar="NAME",
+                   default=["elpv_mono", "elpv_poly"], help="elpv_mono, elpv_poly or both")
     p.add_argument("--defect-ratio", type=float, metavar="R",
                    help="keep every good cell and a seeded sample of the defective ones, so "
                         "that defects are this share (the category is named <name>_<R>pct); "
@@ -93,10 +98,7 @@ def add_data_commands(sub) -> None:
     p.add_argument("--limit", type=int, metavar="N",
                    help="keep a seeded, stratified sample of N images per category (default: "
                         "all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the subsamples and the split")
-    p.add_argument("--test-fraction", type=float, default=0.2,
-                   help="share of every category held out as the test split")
-    p.add_argument("--force", action="store_true", help="replace a different earlier split")
+    _add_split_options(p, "seed of the subsamples and the split")
 
     p = subcommand(sub, "make-synthetic", "write the built-in synthetic defect dataset",
                     _make_synthetic)
