@@ -10,6 +10,7 @@ from pathlib import Path
 
 from asal.errors import AsalError
 from asal.tools.data_commands import add_data_commands, subcommand
+from asal.tools.model_commands import add_model_commands
 
 
 def _draem_spread(args):
@@ -118,7 +119,7 @@ def _waiting_for_labels(args):
     print(f"{args.run_folder} waits for {len(asked)} label{'s' * (len(asked) > 1)} (listed in "
           "its to_label.csv): give them in notebooks/05_label.ipynb or labels.csv, then run "
           "the same command again.", file=sys.stderr)
-    return 1
+    return 0 if args.in_workflow else 1
 
 
 def _spread_commands(sub) -> None:
@@ -165,7 +166,10 @@ def _analysis_commands(sub) -> None:
     p = subcommand(sub, "waiting-for-labels", "exit 1, saying so, when an active-learning "
                                                "run waits for labels (oracle: file)",
                     _waiting_for_labels)
-    p.add_argument("run_folder", type=Path, help="runs/<exp>/<category>/al/<init>/seed<k>")
+    p.add_argument("run_folder", type=Path,
+                   help="runs/<exp>/<category>/al/<init>/<query>/seed<k>")
+    p.add_argument("--in-workflow", action="store_true",
+                   help="exit 0 while waiting: the workflow's stop for labels is no failure")
 
     p = subcommand(sub, "ceiling", "train 03's classifier on every pool label once: the "
                                     "supervised ceiling of a category", _ceiling)
@@ -185,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m asal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_data_commands(sub)
+    add_model_commands(sub)
     _spread_commands(sub)
     _analysis_commands(sub)
     return parser

@@ -1,6 +1,7 @@
 """README's "Your own images", timed: from a folder of unlabeled images to a finished run.
 
     python benchmarks/bench_round_trip.py [--source synth_washer] [--cores 2] [--keep DIR]
+        [--query-size 5 --query-batch clustered --cycles 3]
 
 Makes the folder a person would have: the pool of a synthetic category copied into
 data/demo/train/unlabeled/ under names that do not tell the label (and its test split,
@@ -9,7 +10,9 @@ params/own.yaml`, as often as it stops for labels, and answers each to_label.csv
 known labels the way a person would in notebooks/05_label.ipynb (through the same
 labels.csv writes). It prints every round: how many images were asked for, how long the
 workflow ran before it asked, and at the end the number of rounds and the total time
-the machine took (the person's labeling time is not in it). The checkout is left alone.
+the machine took (the person's labeling time is not in it). A stop for labels is the
+workflow's normal end (exit 0, to_label.csv written); a failing job is an error here. The
+checkout is left alone.
 """
 
 import argparse
@@ -55,6 +58,10 @@ def main():
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--no-test", action="store_true", help="leave the test split out")
     parser.add_argument("--keep", help="keep the scratch folder here")
+    parser.add_argument("--query-size", type=int, default=1, help="images a round asks for")
+    parser.add_argument("--query-batch", default="top", choices=["top", "clustered"])
+    parser.add_argument("--cycles", type=int, default=10, help="cycles, the first on the "
+                                                               "initial set")
     args = parser.parse_args()
     scratch = Path(args.keep or tempfile.mkdtemp(prefix="asal-round-trip-"))
     roots = {k: scratch / k for k in ("data", "runs", "figures")}
@@ -62,8 +69,9 @@ def main():
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow" / "Snakefile"),
                "--cores", str(args.cores), "--quiet", "--configfile",
                str(ROOT / "params" / "own.yaml"), "--config", "categories=[demo]",
-               *(f"{k}_root={v}" for k, v in roots.items())]
-    run_folder = roots["runs"] / "own" / "demo" / "al" / "asal" / "seed0"
+               *(f"{k}_root={v}" for k, v in roots.items()), f"query_size={args.query_size}",
+               f"query_batch={args.query_batch}", f"cycles={args.cycles}"]
+    run_folder = roots["runs"] / "own" / "demo" / "al" / "asal" / "least_confidence" / "seed0"
     labels_csv = roots["runs"] / "own" / "demo" / "labels.csv"
     rounds, total = [], 0.0
     while True:
@@ -72,11 +80,11 @@ def main():
         seconds = time.perf_counter() - start
         total += seconds
         asked = read_to_label(run_folder)
-        if done.returncode == 0:
+        if done.returncode != 0:
+            sys.exit(f"the workflow failed:\n{done.stderr[-3000:]}")
+        if not asked:
             print(f"finished: the workflow ran {seconds:.0f} s after the last labels")
             break
-        if not asked:
-            sys.exit(f"the workflow failed without asking for labels:\n{done.stderr[-3000:]}")
         waits = [line for line in done.stderr.splitlines() if "waits for" in line]
         rounds.append((len(asked), seconds))
         print(f"round {len(rounds)}: {len(asked)} image(s) asked for after {seconds:.0f} s; "

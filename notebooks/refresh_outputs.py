@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from asal.notebook_engine import QuietKernelManager
 from asal.tools.committed import copy_committed_runs
 
 HERE = Path(__file__).resolve().parent
@@ -30,7 +31,7 @@ def refresh(name: str, scratch: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     # no widget state: 05's labeler would store 24 KB of it, new on every refresh
     NotebookClient(nb, kernel_name="python3", timeout=1800, record_timing=False,
-                   store_widget_state=False,
+                   store_widget_state=False, kernel_manager_class=QuietKernelManager,
                    resources={"metadata": {"path": str(HERE)}}).execute()
     nbformat.write(nb, path)
     print(f"{name}: refreshed")

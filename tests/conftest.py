@@ -42,6 +42,24 @@ def unlabeled_root(synth_root, tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture
+def swapped_test_labels(tmp_path):
+    """A copy of a category whose test/good and test/anomaly folders are swapped: what a
+    result that never reads test labels must not notice."""
+    import shutil
+
+    def swap(root: Path, category: str) -> Path:
+        swapped = tmp_path / "swapped"
+        shutil.copytree(root / category, swapped / category,
+                        ignore=shutil.ignore_patterns(".cache"))
+        test = swapped / category / "test"
+        (test / "good").rename(test / "was_good")
+        (test / "anomaly").rename(test / "good")
+        (test / "was_good").rename(test / "anomaly")
+        return swapped
+    return swap
+
+
 def write_png(path: Path, array: np.ndarray):
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(array).save(path)

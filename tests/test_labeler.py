@@ -39,13 +39,13 @@ def test_clicks_and_back_write_labels_csv_and_a_new_session_resumes(asked):
     assert session.progress() == "1 of 10 (0 labeled)"
     session.give("good")
     session.give("defect")
-    assert labels_file(asked) == {items[0]: "good", items[1]: "anomaly"}
+    assert labels_file(asked) == {items[0]: "good", items[1]: "defect"}
     session.back()                                     # change the second one's label
     assert session.current == items[1] and "labeled <b>defect</b>" in session.caption()
     session.give("good")
     session.press("d")                                 # keys: d defect, g good, b back
     session.press("x")                                 # no shortcut: nothing happens
-    assert labels_file(asked) == {items[0]: "good", items[1]: "good", items[2]: "anomaly"}
+    assert labels_file(asked) == {items[0]: "good", items[1]: "good", items[2]: "defect"}
     assert session.progress() == "4 of 10 (3 labeled)"
 
     again = LabelSession(asked)                        # the tab closed and opened again
@@ -71,7 +71,7 @@ def test_the_caption_shows_rank_and_the_image_is_large(asked):
 def test_the_widget_buttons_and_keys_drive_the_session(asked):
     session = LabelSession(asked)
     box = labeling_widget(session)
-    caption, _, buttons, message = box.children
+    caption, _, _, buttons, message = box.children       # caption, pictures, map note, ...
     good, defect, back = buttons.children
     assert "1 of 10" in caption.value
     defect.click()
@@ -80,5 +80,31 @@ def test_the_widget_buttons_and_keys_drive_the_session(asked):
     assert "2 of 10" in caption.value and "labeled <b>good</b>" in caption.value
     box.key_events._dom_handlers({"event": "keydown", "key": "d"})
     items = session.items
-    assert labels_file(asked) == {items[0]: "anomaly", items[1]: "anomaly"}
+    assert labels_file(asked) == {items[0]: "defect", items[1]: "defect"}
     assert message.value == ""
+
+
+def test_the_detectors_anomaly_map_stands_beside_the_image(unlabeled_root, tmp_path, asked):
+    """Where DRAEM ranked the pool, 05 shows its map; the map's score is 01's score."""
+    from asal.config.layout import scores_dir
+    from asal.stages.batches import make_batches
+    from asal.stages.scores import run_scores
+
+    assert LabelSession(asked).maps is None and LabelSession(asked).map_png() is None
+    cfg = resolve(category="own", data_root=str(unlabeled_root), runs_root=str(tmp_path / "d"),
+                  image_size=32, device="cpu", cycles=2, epochs=1, pretrained="none",
+                  freeze_body=False, oracle="file", draem_epochs=1, draem_recon_width=2,
+                  draem_disc_width=2, draem_score_filter=3)
+    run_scores(cfg, progress=False)
+    make_batches(cfg)
+    run_active_learning(cfg, progress=False)
+    session = LabelSession(cfg)
+    key = session.current
+    amap, score = session.maps.map_and_score(session.file_of[key])
+    scores = pd.read_csv(scores_dir(cfg) / "scores.csv").set_index("path").score
+    assert amap.shape == (32, 32) and 0 <= amap.min() <= amap.max() <= 1
+    assert score == pytest.approx(scores[key], abs=1e-6)
+    with Image.open(io.BytesIO(session.map_png())) as png:
+        assert max(png.size) == DISPLAY_PX
+    pictures = labeling_widget(session).children[1].children
+    assert len(pictures) == 2 and pictures[1].value == session.map_png()   # map beside it

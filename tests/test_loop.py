@@ -181,7 +181,7 @@ def test_self_supervised_start_and_the_rotation_baseline_through_the_loop(separa
     from asal.stages.active_learning.loop import Loop
     assert Loop(cfg, progress=False).weights == str(pretext_dir(cfg) / BACKBONE)
     body = torch.load(pretext_dir(cfg) / BACKBONE, weights_only=True)
-    final = torch.load(al_dir(cfg) / "model.pt", weights_only=True)
+    final = torch.load(al_dir(cfg) / "model.pt", weights_only=True)["state_dict"]
     assert cfg.freeze_body and all(torch.equal(body[k], final[k]) for k in body)
     assert not torch.equal(final["fc.weight"], build_resnet18("none").fc.weight)
     # a backbone trained with other settings is refused, and the run's files stay as they are
@@ -234,3 +234,16 @@ def test_what_a_killed_run_left_is_gone_after_the_next_run(separating_run, tmp_p
     left = [p.name for p in (*out.parent.iterdir(), *out.iterdir())
             if p.name.startswith(".") and not p.name.endswith(".lock")]
     assert left == []
+
+
+def test_a_clustered_query_of_five_labels_five_new_images_a_round(separating_run, tmp_path):
+    cfg = separating_run(runs_root=str(tmp_path), query_size=5, query_batch="clustered")
+    result = run_active_learning(cfg, progress=False)
+    assert result.cycles.n_labels.tolist() == [10, 15, 20]
+    assert len(set(result.labeled)) == 20                  # never an image twice
+    assert [len(q.split(";")) for q in result.cycles.queried[1:]] == [5, 5]
+    # a record from before query_batch existed was made with its default, top
+    made = {**cfg.identity("al")}
+    del made["query_batch"]
+    assert separating_run(query_size=5).first_difference(made, "al") is None
+    assert cfg.first_difference(made, "al") == "query_batch"

@@ -89,10 +89,10 @@ def test_more_cycles_ask_only_for_the_new_images(make_cfg, truth, tmp_path):
     assert result.labeled[:13] == [k for r in first for k in r]
 
 
-def test_a_stop_says_how_many_and_how(make_cfg, truth, tmp_path, capsys):
+def test_a_stop_says_how_many_and_how(make_cfg, truth, tmp_path, capfd):
     cfg = make_cfg(tmp_path, oracle="file")
     result = run_active_learning(cfg, progress=False)
-    out = capsys.readouterr().out
+    out = capfd.readouterr().err
     assert len(result.to_label) == 10 and result.cycles.empty and not result.finished
     assert "10 images need a label before the initial set" in out
     assert "05_label.ipynb" in out and str(labels_path(cfg)) in out
@@ -105,7 +105,7 @@ def test_a_stop_says_how_many_and_how(make_cfg, truth, tmp_path, capsys):
     set_labels(labels_path(cfg), {k: truth[k] for k in again.to_label}, truth)
     third = run_active_learning(cfg, progress=False)
     assert len(third.cycles) == 1 and len(third.to_label) == 1
-    assert "1 image needs a label before cycle 1" in capsys.readouterr().out
+    assert "1 image needs a label before cycle 1" in capfd.readouterr().err
     # the query waiting for its label is kept, not made again
     assert run_active_learning(cfg, progress=False).to_label == third.to_label
 
@@ -153,7 +153,12 @@ def test_set_labels_keeps_order_and_changes_in_place(tmp_path, truth):
     assert path.read_text() == f"path,label\n{keys[3]},good\n{keys[1]},good\n"
     write_labels(path, {})
     assert read_labels(path, keys) == {}
-    assert LABEL_OF == {"good": 0, "anomaly": 1}
+    # one word, defect, is written; the folder's word anomaly (the old spelling) is read
+    assert LABEL_OF == {"good": 0, "defect": 1, "anomaly": 1}
+    set_labels(path, {keys[2]: 1}, keys)
+    assert path.read_text().endswith(f"{keys[2]},defect\n")
+    path.write_text(f"path,label\n{keys[4]},anomaly\n")
+    assert read_labels(path, keys) == {keys[4]: 1}
 
 
 def test_folders_oracle_refuses_an_unlabeled_pool(unlabeled_root, tmp_path):

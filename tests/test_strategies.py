@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -118,3 +119,36 @@ def test_feature_selections_name_missing_features_and_too_many_picks(init):
     small = PoolViews(KEYS[:8], lambda: x[:8])
     with pytest.raises(AsalError, match=f"{init}' was asked for 10 picks.*holds 8"):
         initial_selection(init, [KEYS[:30], KEYS[30:]], 5, seed=0, views=small)
+
+
+def test_a_clustered_query_of_five_follows_its_rule():
+    """Five picks, none twice, each the most uncertain of its k-means cluster among the 25
+    most uncertain, most uncertain first; the top-k query takes five near-copies."""
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
+    from asal.models.strategies import SHORTLIST, query
+
+    rng = np.random.default_rng(0)
+    n, k = 200, 5
+    features = rng.normal(size=(n, 8))
+    features[:8] += 10                         # 8 near-copies, also the most uncertain ones
+    p_defect = rng.choice([0.2, 0.8], n) + rng.uniform(-0.15, 0.15, n)
+    p_defect[:8] = 0.5 + rng.uniform(-0.01, 0.01, 8)
+    prob = torch.tensor(np.stack([1 - p_defect, p_defect], 1))
+    keys = [f"c/train/x/{i:03d}.png" for i in range(n)]
+    top = query("least_confidence", prob, k, None, keys, salt=3)
+    picks = query("least_confidence", prob, k, None, keys, salt=3, batch="clustered",
+                  features=lambda: features)
+    assert all(t < 8 for t in top)                      # top-k: five of one kind
+    assert len(set(picks)) == k and sum(p < 8 for p in picks) < k
+    order = query("least_confidence", prob, n, None, keys, salt=3)
+    shortlist = order[:SHORTLIST * k]
+    assert set(picks) <= set(shortlist)
+    assert picks == sorted(picks, key=order.index)       # most uncertain first
+    x = StandardScaler().fit_transform(features[shortlist])
+    kmeans = KMeans(n_clusters=k, n_init=10, random_state=3)
+    cluster = dict(zip(shortlist, kmeans.fit_predict(x)))
+    assert sorted(cluster[p] for p in picks) == list(range(k))   # one per cluster
+    for p in picks:                                       # and its most uncertain member
+        assert min((r for r in shortlist if cluster[r] == cluster[p]), key=order.index) == p

@@ -91,8 +91,10 @@ class Params(Where, Images, Draem, Pretext, Batches, Loop, Results, Workflow):
         return {k: values[k] for k in IDENTITY[stage]}
 
     def first_difference(self, made: dict, stage: str) -> str | None:
-        """The first parameter of IDENTITY[stage] whose value `made` records otherwise."""
-        return next((k for k, v in self.identity(stage).items() if made.get(k) != v), None)
+        """The first parameter of IDENTITY[stage] whose value `made` records otherwise; a
+        record from before a parameter existed was made with its default."""
+        return next((k for k, v in self.identity(stage).items()
+                     if made.get(k, Params.model_fields[k].default) != v), None)
 
 
 SECTIONS = (Where, Images, Draem, Pretext, Batches, Loop, Results, Workflow)
@@ -107,8 +109,8 @@ IDENTITY = {
                 "synthesis_epochs", "rotation_epochs", "pretext_batch_size", "pretext_lr",
                 "normalize_mean", "normalize_std", "anomaly_source_dir"),
     "al": ("category", "image_size", "grayscale", "init", "per_batch", "n_batches", "query",
-           "query_size", "epochs", "batch_size", "lr", "freeze_body", "head", "head_c",
-           "head_balanced", "weight_decay",
+           "query_size", "query_batch", "epochs", "batch_size", "lr", "freeze_body", "head",
+           "head_c", "head_balanced", "weight_decay",
            "pretrained", "pretext_task", "synthesis_epochs", "rotation_epochs",
            "pretext_batch_size", "pretext_lr", "pretext_seed", "draem_seed", "protocol",
            "reinit_each_cycle", "eval_every_epoch", "normalize_mean", "normalize_std",

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from asal.models.strategies import INIT_NAMES, QUERY_NAMES
+from asal.models.strategies import INIT_NAMES, QUERY_BATCHES, QUERY_NAMES
 from asal.project import PROJECT_ROOT
 
 PRETRAINED_KEYWORDS = ("none", "imagenet", "self_supervised")
@@ -139,6 +139,12 @@ class Loop(_Section):
     query: Literal[QUERY_NAMES] = Field("least_confidence", description="how a cycle picks "
                                         "its images: " + ", ".join(QUERY_NAMES))
     query_size: int = Field(1, gt=0, description="images labeled per cycle after the first")
+    query_batch: Literal[QUERY_BATCHES] = Field("top", description="how a cycle picks its "
+                                                "query_size images: top (the most "
+                                                "uncertain) or clustered (the most uncertain "
+                                                "of each of query_size k-means clusters of "
+                                                "the 5 x query_size most uncertain, on the "
+                                                "classifier's features)")
     cycles: int = Field(10, gt=0, description="active-learning cycles, the first on the "
                         "initial set")
     epochs: int = Field(20, gt=0, description="training epochs per cycle")

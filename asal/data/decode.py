@@ -14,9 +14,14 @@ from asal.errors import AsalError
 
 def image_size_of(path: Path) -> tuple[int, int]:
     """(width, height) from the file's header, without decoding it."""
+    return image_header(path)[0]
+
+
+def image_header(path: Path) -> tuple[tuple[int, int], str]:
+    """((width, height), PIL mode) from the file's header, without decoding it."""
     try:
         with Image.open(path) as img:
-            return img.size
+            return img.size, img.mode
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
         raise AsalError(f"Cannot read image {path} ({err}); replace or delete the file and "
                         "run again.") from None

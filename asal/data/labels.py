@@ -2,7 +2,8 @@
 
 labels.csv (runs/<exp>/<cat>/labels.csv unless `labels_csv` names another file) has the
 columns `path` (the pool key, as in batch*.txt and labeled.txt)
-and `label` (`good` or `anomaly`). The images the loop needs and has no label for are
+and `label` (`good` or `defect`; `anomaly`, the folder's word and the old spelling, is
+read as `defect`). The images the loop needs and has no label for are
 written to to_label.csv (column `path`, with the anomaly score and rank as a help) in the
 run folder; the loop stops there and continues from that point when it is run again.
 
@@ -21,15 +22,18 @@ from asal.data.csvfile import read_rows
 from asal.data.folders import CLASSES, expected_key_form, key_in_pool
 from asal.errors import AsalError
 from asal.io import exclusive, write_csv
+from asal.style import CLASS_WORDS
 
 TO_LABEL_CSV = "to_label.csv"
-LABEL_OF = {name: index for index, name in enumerate(CLASSES)}      # good 0, anomaly 1
+# good 0, defect 1: the words labels.csv is written with; a pool's folders say anomaly
+LABEL_OF = {**{name: index for index, name in enumerate(CLASSES)},
+            **{word: index for index, word in CLASS_WORDS.items()}}
 
 
 def read_labels(path, pool_keys, data_root="data") -> dict[str, int]:
     """The labels of labels.csv by pool key, in the file's order; every row checked.
 
-    A row naming no image of the pool, a label other than good/anomaly, or a second row
+    A row naming no image of the pool, a label other than good/defect, or a second row
     giving an image the other label stops with the row's line number; repeating a row
     with the same label is harmless. An absent or empty file holds no labels.
     """
@@ -47,10 +51,10 @@ def read_labels(path, pool_keys, data_root="data") -> dict[str, int]:
         label = row["label"].lower()
         if label not in LABEL_OF:
             raise AsalError(f"{where} gives '{key}' the label '{row['label']}'; a label is "
-                            "good or anomaly.")
+                            "good or defect.")
         if key in labels and labels[key] != LABEL_OF[label]:
             raise AsalError(f"{where} labels '{key}' {label}, and line {line_of[key]} "
-                            f"labels it {CLASSES[labels[key]]}; delete the wrong line.")
+                            f"labels it {CLASS_WORDS[labels[key]]}; delete the wrong line.")
         labels.setdefault(key, LABEL_OF[label])
         line_of.setdefault(key, n)
     return labels
@@ -59,7 +63,7 @@ def read_labels(path, pool_keys, data_root="data") -> dict[str, int]:
 def write_labels(path, labels: dict[str, int]):
     """labels.csv, whole, in the order of the dict (the order the labels were given)."""
     write_csv(path, pd.DataFrame({"path": list(labels),
-                                  "label": [CLASSES[v] for v in labels.values()]}))
+                                  "label": [CLASS_WORDS[v] for v in labels.values()]}))
 
 
 def set_labels(path, given: dict[str, int], pool_keys, data_root="data") -> dict[str, int]:

@@ -26,12 +26,12 @@ from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from tqdm import tqdm
 
 from asal.errors import AsalError
 from asal.io import resume_training, save_training
 from asal.models.networks import Normalizer, minibatches
 from asal.models.synthesis import synthesize
+from asal.progress import Progress
 from asal.runtime import adam, autocast, model_to
 
 TASKS = {"synthesis": 2, "rotation": 4}        # task -> classes of its head
@@ -152,7 +152,7 @@ def _epoch(t: _Training, images, settings: PretextSettings, device) -> dict:
 
 def train(images: torch.Tensor, settings: PretextSettings, bank: torch.Tensor | None,
           out_dir: Path, device, progress: bool = True,
-          stop_after: int | None = None) -> tuple[nn.Module, dict]:
+          stop_after: int | None = None, name: str = "") -> tuple[nn.Module, dict]:
     """Train on uint8 pool images (N, 3, H, W); resume from out_dir's checkpoint if any.
 
     `bank` is the anomaly source of the synthesis task. The last epoch's network is the
@@ -178,8 +178,8 @@ def train(images: torch.Tensor, settings: PretextSettings, bank: torch.Tensor | 
         record.update(json.loads(state["record"]))
         record["resumed_from"] = len(record["history"])
     start = len(record["history"])
-    bar = tqdm(total=settings.epochs, initial=start, disable=not progress, unit="epoch",
-               desc=f"pretext {settings.task}")
+    bar = Progress(f"pretext {settings.task} {name}".rstrip(), settings.epochs, "epoch",
+                   start=start, enabled=progress)     # name: the category, in the line
     model.train()
     for epoch in range(start, settings.epochs):
         t0 = time.perf_counter()
@@ -188,11 +188,9 @@ def train(images: torch.Tensor, settings: PretextSettings, bank: torch.Tensor | 
         record["seconds"] += time.perf_counter() - t0
         save_training(ckpt, fingerprint, model, optimizer, t.scheduler, t.gen,
                       record=json.dumps(record))
-        bar.update(1)
-        bar.set_postfix(loss=f"{row['loss']:.3f}", refresh=False)
+        bar.update(epoch + 1, loss=row["loss"])
         if stop_after is not None and epoch + 1 >= stop_after:
             break
-    bar.close()
     model.eval()
     return model, record
 

@@ -194,13 +194,44 @@ QUERIES: dict[str, Callable] = {"least_confidence": least_confidence, "margin": 
 QUERY_NAMES = tuple(QUERIES)
 
 
-def query(name: str, prob: torch.Tensor, k: int, gen, keys: list[str],
-          salt: int = 0) -> list[int]:
-    """Positions of the k most uncertain rows, ties label-blind (by the rows' pool `keys`:
-    the pool lists good images first, so "the earlier row" would pick those)."""
+QUERY_BATCHES = ("top", "clustered")
+SHORTLIST = 5          # clustered: k-means over the SHORTLIST x k most uncertain
+
+
+def query(name: str, prob: torch.Tensor, k: int, gen, keys: list[str], salt: int = 0,
+          batch: str = "top", features: Callable[[], np.ndarray] | None = None) -> list[int]:
+    """Positions of the k rows to label, most uncertain first, ties label-blind (by the
+    rows' pool `keys`: the pool lists good images first, so "the earlier row" would pick
+    those). `batch="top"`: the k most uncertain. `batch="clustered"`: see clustered_pick;
+    `features()` gives the rows' features."""
     fn = _lookup(QUERIES, name, "query strategy")
-    uncertainty = fn(prob.double(), gen).numpy()
-    return blind_order(uncertainty, keys, salt)[:k].tolist()
+    order = blind_order(fn(prob.double(), gen).numpy(), keys, salt)
+    if batch == "top" or k == 1:
+        return order[:k].tolist()
+    return clustered_pick(order, features(), k, salt)
+
+
+def clustered_pick(order: np.ndarray, features: np.ndarray, k: int, seed: int) -> list[int]:
+    """k picks that are not near-copies of each other: the SHORTLIST x k most uncertain rows
+    (`order`: rows most uncertain first) are cut by k-means into k clusters on their
+    standardised features, and each cluster gives its most uncertain row; most uncertain
+    first. A person labels the round at once, so five images of one kind would teach the
+    classifier about as much as one."""
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
+    shortlist = order[:SHORTLIST * k]
+    if len(shortlist) <= k:
+        return shortlist.tolist()
+    x = StandardScaler().fit_transform(np.asarray(features, dtype=np.float64)[shortlist])
+    clusters = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x)
+    first = {}
+    for rank, cluster in enumerate(clusters):        # shortlist is most uncertain first
+        first.setdefault(cluster, rank)
+    picks = sorted(first.values())
+    if len(picks) < k:          # k-means left a cluster empty (identical features): top up
+        picks += [r for r in range(len(shortlist)) if r not in set(picks)][:k - len(picks)]
+    return [int(shortlist[r]) for r in sorted(picks)]
 
 
 def check_names(init: str, query_name: str):

@@ -3,7 +3,8 @@
 What the active-learning runs approach as labels accumulate: the same body (its pretrained
 weights, or the seed's random one), the same head recipe, fitted on the whole labeled pool
 and evaluated on the test split, which it never trains on. Writes
-runs/<exp>/<cat>/ceiling/seed<seed>/: metrics.json, config.json and model.pt, as one set.
+runs/<exp>/<cat>/ceiling/seed<seed>/: metrics.json, config.json and model.pt
+(asal/stages/artefact.py), as one set.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from asal.provenance import run_record
 from asal.runtime import configure
 from asal.stages.active_learning.learners import LEARNERS
 from asal.stages.active_learning.pretext_inputs import initial_weights
+from asal.stages.artefact import MODEL, make_artefact
 from asal.stages.claims import refuse_other_parameters
 
 if TYPE_CHECKING:
@@ -60,7 +62,9 @@ def run_ceiling(cfg: Params) -> dict:
                    "pool_labels": len(pool), "pool_defects": int(pool.labels.sum()),
                    **result, "train_loss": rows[-1]["train_loss"],
                    "train_seconds": round(time.perf_counter() - start, 2)}
-        write_set(out, {METRICS_JSON: json_text(metrics),
-                        CONFIG_JSON: json_text(run_record(cfg, device)),
-                        "model.pt": torch_bytes(learner.full_state(state))})
+        record = run_record(cfg, device)
+        model = make_artefact(cfg, learner.full_state(state), pool.images,
+                              pool.labels.tolist(), device, out, record)
+        write_set(out, {METRICS_JSON: json_text(metrics), CONFIG_JSON: json_text(record),
+                        MODEL: torch_bytes(model)})
     return metrics

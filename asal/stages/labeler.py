@@ -2,8 +2,9 @@
 write each label to labels.csv the moment it is given.
 
 `LabelSession` holds the logic and is tested without a browser; `labeling_widget` lays it
-out with ipywidgets (the image large, its anomaly score and rank, good / defect / back
-buttons with the keys g, d and b, and "k of n").
+out with ipywidgets (the image large, beside it DRAEM's anomaly map where the detector is
+on disk, its anomaly score and rank, good / defect / back buttons with the keys g, d and
+b, and "k of n").
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from asal.data.folders import pool_key
 from asal.data.images import list_pool
 from asal.data.labels import LABEL_OF, TO_LABEL_CSV, read_labels, read_to_label, set_labels
 from asal.errors import AsalError
+from asal.stages.anomaly_maps import AnomalyMaps
 
 if TYPE_CHECKING:
     from asal.config.schema import Params
 
 DISPLAY_PX = 512                  # the image's longer side on screen
-KEYS = {"g": "good", "d": "anomaly", "b": "back"}
+KEYS = {"g": "good", "d": "defect", "b": "back"}
 
 
 class LabelSession:
@@ -48,6 +50,7 @@ class LabelSession:
         self.ranking = ranking(source_batches(cfg)).set_index("path") if self.items else None
         self.labels = read_labels(self.labels_file, self.pool_keys, cfg.data_root)
         self.position = self.first_unlabeled()
+        self.maps = AnomalyMaps.of(cfg) if self.items else None    # where it suspects
 
     # ----------------------------------------------------------------- where the person is
     def first_unlabeled(self) -> int:
@@ -72,8 +75,7 @@ class LabelSession:
 
     # ------------------------------------------------------------------------- actions
     def give(self, label: str):
-        """Label the current image (good, anomaly or defect), save at once, move on."""
-        label = "anomaly" if label == "defect" else label
+        """Label the current image (good or defect), save at once, move on."""
         if label not in LABEL_OF:
             raise AsalError(f"Label '{label}' is unknown; use good or defect.")
         if self.current is None:
@@ -124,15 +126,23 @@ class LabelSession:
 
     def image_png(self, key: str | None = None, size: int = DISPLAY_PX) -> bytes:
         """The image as PNG bytes, its longer side scaled to `size` pixels."""
-        key = key or self.current
-        with Image.open(self.file_of[key]) as img:
-            img = img.convert("RGB")
-            scale = size / max(img.size)
-            img = img.resize((round(img.width * scale), round(img.height * scale)),
-                             Image.LANCZOS)
-            buffer = io.BytesIO()
-            img.save(buffer, format="PNG")
-        return buffer.getvalue()
+        with Image.open(self.file_of[key or self.current]) as img:
+            return _png(img.convert("RGB"), size)
+
+    def map_png(self, key: str | None = None, size: int = DISPLAY_PX) -> bytes | None:
+        """DRAEM's anomaly map over the image as PNG bytes; None without a detector."""
+        if self.maps is None:
+            return None
+        return _png(self.maps.overlay(self.file_of[key or self.current]), size)
+
+
+def _png(img: Image.Image, size: int) -> bytes:
+    """PNG bytes of an image, its longer side scaled to `size` pixels."""
+    scale = size / max(img.size)
+    img = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def labeling_widget(session: LabelSession):
@@ -143,11 +153,16 @@ def labeling_widget(session: LabelSession):
     image = w.Image(format="png", layout=w.Layout(width=f"{DISPLAY_PX}px",
                                                   height=f"{DISPLAY_PX}px",
                                                   object_fit="contain"))
+    amap = w.Image(format="png", layout=w.Layout(width=f"{DISPLAY_PX}px",
+                                                 height=f"{DISPLAY_PX}px",
+                                                 object_fit="contain"))
+    map_note = w.HTML("DRAEM's anomaly map: bright where the detector suspects a defect"
+                      if session.maps is not None else "")
     caption = w.HTML()
     message = w.HTML()
     buttons = {
         "good": w.Button(description="good (g)", button_style="success", icon="check"),
-        "anomaly": w.Button(description="defect (d)", button_style="danger", icon="times"),
+        "defect": w.Button(description="defect (d)", button_style="danger", icon="times"),
         "back": w.Button(description="back (b)", icon="arrow-left"),
     }
     for button in buttons.values():
@@ -157,9 +172,11 @@ def labeling_widget(session: LabelSession):
         caption.value = session.caption()
         key = session.current
         image.layout.visibility = "visible" if key else "hidden"
+        amap.layout.visibility = "visible" if key and session.maps is not None else "hidden"
         if key:
             image.value = session.image_png(key)
-        for name in ("good", "anomaly"):
+            amap.value = session.map_png(key) or b""
+        for name in ("good", "defect"):
             buttons[name].disabled = key is None
 
     def act(action):
@@ -171,9 +188,11 @@ def labeling_widget(session: LabelSession):
         show()
 
     buttons["good"].on_click(lambda _: act(lambda: session.give("good")))
-    buttons["anomaly"].on_click(lambda _: act(lambda: session.give("anomaly")))
+    buttons["defect"].on_click(lambda _: act(lambda: session.give("defect")))
     buttons["back"].on_click(lambda _: act(session.back))
-    box = w.VBox([caption, w.HBox([image]), w.HBox(list(buttons.values())), message],
+    pictures = [image] + ([amap] if session.maps is not None else [])
+    box = w.VBox([caption, w.HBox(pictures), map_note, w.HBox(list(buttons.values())),
+                  message],
                  layout=w.Layout(border="1px solid #ccc", padding="8px", width="fit-content"))
     # ipyevents hears the keys while the pointer is over the labeler
     keys = Event(source=box, watched_events=["keydown"], prevent_default_action=True)

@@ -104,7 +104,8 @@ def _run_pretext(cfg: Params, settings: PretextSettings, out: Path, progress: bo
         return done
     bank = (anomaly_source(settings.anomaly_source_dir, settings.image_size, settings.seed,
                            device) if settings.task == "synthesis" else None)
-    model, record = train(pool.images, settings, bank, out, device, progress, stop_after)
+    model, record = train(pool.images, settings, bank, out, device, progress, stop_after,
+                          name=cfg.category)
     if len(record["history"]) < settings.epochs:
         return {}                                   # interrupted on purpose (tests)
     norm = Normalizer(settings.normalize_mean, settings.normalize_std, device)

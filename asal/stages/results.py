@@ -25,10 +25,13 @@ from asal.errors import AsalError
 from asal.io import write_text
 from asal.models.statistics import (aubc_per_run, initial_anomalies, inits_against, last_cycle,
                                     mean_std, paired_comparison)
+from asal.plots import save_figure
+from asal.result_figures import (figure_captions, plot_comparison, plot_defects,
+                                 plot_learning_curves, plot_mean_curve,
+                                 plot_score_distributions)
+from asal.stages.captions import table_captions
 from asal.stages.learning_tables import (ceiling_table, labels_saved_table, learning_table,
-                                        query_effect_table)
-from asal.plots import (plot_anomalies, plot_comparison, plot_learning_curves, plot_mean_curve,
-                        plot_score_distributions, save_figure)
+                                         query_effect_table)
 
 if TYPE_CHECKING:
     from asal.config.schema import Params
@@ -53,6 +56,7 @@ class Gathered:
     ceiling: pd.DataFrame              # category, seed, test metrics of the ceiling
     budget: int | None = None          # labels at which final numbers are read
     share: float = 0.9                 # of the ceiling, for the labels saved
+    per_batch: int = 2                 # ASAL's picks per batch (score_distributions)
 
     @property
     def complete(self) -> bool:
@@ -114,7 +118,7 @@ def gather(cfg: Params) -> Gathered:
                     sorted({str(c.get("provenance", c).get("git_commit", "unknown"))[:12]
                             for c in configs}),
                     list(cfg.seeds), list(cfg.queries), _ceilings(cfg, layout, missing),
-                    cfg.budget_labels, cfg.ceiling_share)
+                    cfg.budget_labels, cfg.ceiling_share, cfg.per_batch)
 
 
 def _run_cycles(run: Path) -> pd.DataFrame:
@@ -235,6 +239,16 @@ def build_tables(g: Gathered) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def write_figure_list(g: Gathered, folder: Path) -> None:
+    """figures.md: every figure written, with its caption (the docs include it)."""
+    captions = figure_captions(len(g.seeds), g.cycles.category.nunique(), g.budget,
+                               len(g.ceiling) > 0)
+    shown = [(n, c) for n, c in captions.items() if (folder / f"{n}.png").exists()]
+    write_text(folder / "figures.md", "".join(
+        f"![{n.replace('_', ' ')}](figures/{folder.name}/{n}.png)\n\n*{c}*\n\n"
+        for n, c in shown))
+
+
 def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
     """Every table and figure of the experiment into `folder` (figures/<exp>/)."""
     folder = Path(folder)
@@ -242,33 +256,7 @@ def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
         raise AsalError(f"No active-learning runs found for experiment '{g.exp}'; run the "
                         "workflow (docs/pipeline.md) or notebooks 01-03 first.")
     tables = build_tables(g)
-    captions = {
-        "comparison_auroc": "Test AUROC after the last cycle (mean, std over seeds) and DRAEM's"
-                            " own test image AUROC",
-        "comparison_accuracy": "Test accuracy after the last cycle (mean, std over seeds)",
-        "comparison_balanced_accuracy": "Test balanced accuracy after the last cycle",
-        "aubc_auroc": "Area under the budget curve of the test AUROC, normalised to [0, 1]",
-        "paired_asal_vs_random": "ASAL against Random, paired over categories and seeds "
-                                 "(tie: |difference| <= 0.001; Wilcoxon signed-rank)",
-        "inits_vs_random": "Every initial selection against Random, paired over categories "
-                           "and seeds: final test AUROC and AUBC (mean, std), defects in the "
-                           "initial set, wins / losses, Wilcoxon p and Holm-corrected p",
-        "initial_anomalies": "Defects in the initial labeled set (cycle 0) over seeds",
-        "pretext_representation": "Stage 00's pretext networks before any active learning: "
-                                  "test AUROC of a linear probe and of a 5-NN vote on their "
-                                  "pool features, against the same network untrained",
-        "learning": "What the loop learned from its labels, per init over categories and "
-                    "seeds: test AUROC and balanced accuracy at the first and the last cycle, "
-                    "the gain (mean, std), the labeled set's loss at the last cycle's end",
-        "ceiling": "The supervised ceiling: the same network and recipe trained on every "
-                   "pool label (test AUROC, mean and std over seeds)",
-        "labels_saved": f"Labels each init needs to reach {g.share:.0%} of the ceiling's "
-                        "test AUROC, over every cycle of the runs (median over the runs "
-                        "that reach it)",
-        "query_effect": "The active part: the first query against each other one, from the "
-                        "same initial sets, paired over categories and seeds (Wilcoxon, "
-                        "Holm over the inits)",
-    }
+    captions = table_captions(g.share)
     for name, table in tables.items():
         write_table(table, folder, name, g, captions[name], latex=name.startswith("comparison"))
     write_text(folder / "missing_runs.txt", "".join(f"{m}\n" for m in g.missing))
@@ -277,16 +265,21 @@ def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
     if g.cycles.auroc.notna().any():
         ceiling = g.ceiling.groupby("category").auroc.mean().to_dict() if len(g.ceiling) \
             else {}
-        save_figure(plot_learning_curves(g.within_budget(g.every_cycle), ceiling), folder,
-                    curves[0])
-        save_figure(plot_mean_curve(g.cycles), folder, curves[1])
+        draem = g.draem[g.draem.train_on == "mixed"].groupby("category").test_image_auroc.mean()
+        save_figure(plot_learning_curves(g.within_budget(g.every_cycle), ceiling,
+                                         draem.to_dict()), folder, curves[0])
+        save_figure(plot_mean_curve(g.cycles, draem.mean() if len(draem) else None), folder,
+                    curves[1])
         save_figure(plot_comparison(tables["comparison_auroc"]), folder, curves[2])
     else:
         for name in curves:                   # not a stale one of an earlier build either
             for suffix in (".png", ".pdf"):
                 (folder / f"{name}{suffix}").unlink(missing_ok=True)
-    save_figure(plot_anomalies(g.cycles), folder, "anomalies_per_cycle")
+    shares = {cat: b.label.mean() for cat, b in g.batches.items() if b.label.notna().all()}
+    save_figure(plot_defects(g.cycles, shares), folder, "anomalies_per_cycle")
     if g.batches:
-        save_figure(plot_score_distributions(g.batches), folder, "score_distributions")
+        save_figure(plot_score_distributions(g.batches, g.per_batch), folder,
+                    "score_distributions")
     plt.close("all")
+    write_figure_list(g, folder)
     return tables

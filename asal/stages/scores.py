@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
-from tqdm import tqdm
 
 from asal.config.layout import CONFIG_JSON, METRICS_JSON, SCORES_CSV, scores_dir
 from asal.data.csvfile import read_rows
@@ -33,6 +32,7 @@ from asal.errors import AsalError
 from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
 from asal.models.draem import check_image_size
 from asal.models.draem_training import FitSettings, fit, score
+from asal.progress import Progress
 from asal.provenance import provenance, run_record
 from asal.runtime import configure, pick_device
 from asal.stages.claims import refuse_other_parameters
@@ -108,15 +108,14 @@ def run_draem(cfg: Params, progress: bool = True, stop_after: int | None = None)
     bank = anomaly_source(cfg.anomaly_source_dir, cfg.image_size, cfg.draem_seed, device)
     out = scores_dir(cfg)
     data_key = hashlib.sha1(images.numpy().tobytes()).hexdigest()[:16]
-    bar = tqdm(total=cfg.draem_epochs, desc=f"DRAEM {cfg.category} ({cfg.train_on})",
-               disable=not progress, unit="epoch")
+    # start=None: after a resume from the checkpoint, the first epoch reported is a later one
+    bar = Progress(f"DRAEM {cfg.category} ({cfg.train_on})", cfg.draem_epochs, "epoch",
+                   start=None, enabled=progress)
 
     def on_epoch(epoch, row):
-        bar.n = epoch
-        bar.set_postfix(loss=f"{row['total']:.3f}", refresh=True)
+        bar.update(epoch, loss=row["total"])
 
     result = fit(images, bank, fit_settings(cfg), out, device, data_key, on_epoch, stop_after)
-    bar.close()
     history = pd.DataFrame(result.history)
     if stop_after is not None and len(history) < cfg.draem_epochs:
         return ScoreRun(out, pool, test, np.array([]), None, {}, history, result.model, bank)

@@ -18,6 +18,7 @@ from asal.data.labels import TO_LABEL_CSV, read_labels, write_to_label
 from asal.errors import AsalError
 from asal.io import write_csv
 from asal.order import blind_order
+from asal.progress import say
 
 if TYPE_CHECKING:
     from asal.config.schema import Params
@@ -46,10 +47,10 @@ def ask_for_labels(cfg: Params, out: Path, waiting: list[str], cycle: int,
     write_to_label(out, waiting, ranking)
     n = len(waiting)
     what = "the initial set" if cycle == 0 else f"cycle {cycle}"
-    print(f"{n} image{'s' * (n > 1)} need{'s' * (n == 1)} a label before {what} of "
-          f"{cfg.category} ({cfg.init}, seed {cfg.seed}): they are listed in "
-          f"{out / TO_LABEL_CSV}; label them in notebooks/05_label.ipynb (or add rows "
-          f"path,label with good or anomaly to {labels_path(cfg)}), then run this again.")
+    say(f"{n} image{'s' * (n > 1)} need{'s' * (n == 1)} a label before {what} of "
+        f"{cfg.category} ({cfg.init}, seed {cfg.seed}): they are listed in "
+        f"{out / TO_LABEL_CSV}; label them in notebooks/05_label.ipynb (or add rows "
+        f"path,label with good or defect to {labels_path(cfg)}), then run this again.")
 
 
 def write_next_to_label(cfg: Params, out: Path, keys: list[str], prob,

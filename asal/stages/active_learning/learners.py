@@ -63,6 +63,10 @@ class NetworkLearner:
                                 timer)
         return query_probabilities(logits, self.cfg.protocol)
 
+    def features(self, state: dict | None, cycle: int, indices) -> np.ndarray:
+        """The current network's pooled features of pool images (a clustered query)."""
+        return pool_features(self.model(state, cycle), self.pool_images[indices], self.norm)
+
     def train(self, state: dict | None, cycle: int, labeled: list[int], labels: list[int],
               gen, timer) -> tuple[list[dict], dict, dict]:
         """The cycle's epoch rows, its reported metrics and the state it ends with."""
@@ -106,6 +110,9 @@ class LinearLearner:
         self.cfg, self.weights, self.test = cfg, weights, test
         torch.manual_seed(cfg.seed)
         body = model_to(build_resnet18(weights), device)
+        # the body the features come from, kept for model.pt: a random body ("none") is
+        # this seed's, and a fresh build_resnet18 would be another
+        self.body_state = {k: v.detach().cpu().clone() for k, v in body.state_dict().items()}
         norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
         identity = body_identity(cfg, weights)
 
@@ -126,6 +133,10 @@ class LinearLearner:
     def probabilities(self, state: dict, cycle: int, indices, timer) -> torch.Tensor:
         return query_probabilities(self._logits(state, self.pool_x[indices]), "clean")
 
+    def features(self, state: dict, cycle: int, indices) -> np.ndarray:
+        """The frozen body's features of pool images (a clustered query)."""
+        return self.pool_x[indices]
+
     def train(self, state: dict | None, cycle: int, labeled: list[int], labels: list[int],
               gen, timer) -> tuple[list[dict], dict, dict]:
         """One fit to convergence: a single row, whose loss is the labeled set's at the
@@ -140,11 +151,9 @@ class LinearLearner:
         return [{"epoch": 1, "train_loss": loss, **metrics}], metrics, end_state
 
     def full_state(self, state: dict) -> dict:
-        """The whole ResNet18 (the body it starts from, the fitted head) for model.pt."""
-        model = build_resnet18(self.weights)
-        full = model.state_dict()
-        full.update({k: v.clone() for k, v in state.items()})
-        return full
+        """The whole ResNet18 (the body its features came from, the fitted head) for
+        model.pt."""
+        return {**self.body_state, **{k: v.clone() for k, v in state.items()}}
 
 
 LEARNERS = {"adam": NetworkLearner, "lbfgs": LinearLearner}

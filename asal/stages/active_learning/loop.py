@@ -11,12 +11,12 @@ folders or from a person (asking.py).
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, al_dir, source_batches
 from asal.data.batchfiles import check_against_pool, ranking, read_batches
@@ -25,6 +25,7 @@ from asal.errors import AsalError
 from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
 from asal.models.networks import Timer
 from asal.models.strategies import initial_selection, query
+from asal.progress import Progress
 from asal.provenance import run_record
 from asal.runtime import configure
 from asal.stages.active_learning import pretext_inputs as pretext
@@ -35,13 +36,15 @@ from asal.stages.active_learning.protocols import METRICS, query_candidates
 from asal.stages.active_learning.state import (CHECKPOINT, LoopResult, LoopState,
                                                check_budget, fingerprint, labels_used,
                                                read_checkpoint)
+from asal.stages.artefact import MODEL, make_artefact
 from asal.stages.claims import refuse_other_parameters
+from asal.style import CLASS_WORDS
 
 if TYPE_CHECKING:
     from asal.config.schema import Params
 
 OUTPUTS = (CONFIG_JSON, "metrics_epoch.csv", METRICS_CYCLE, "labeled.txt")
-LABEL_NAMES = {0: "good", 1: "anomaly", None: "no label"}
+LABEL_NAMES = {**CLASS_WORDS, None: "no label"}
 
 
 def load_loop_data(cfg: Params) -> tuple[Split, Split | None, list[list[str]]]:
@@ -116,13 +119,22 @@ class Loop:
                 "labeled.txt": "".join(f"{self.keys[i]}\n" for i in s.labeled),
                 "timing.json": json_text({**s.timing, "cycles_done": s.cycle})})
         if s.cycle == self.cfg.cycles:       # the checkpoint holds the model until then
-            files["model.pt"] = torch_bytes(self.learner.full_state(s.model_state))
+            files[MODEL] = torch_bytes(self.artefact())
         return files
+
+    def artefact(self) -> dict:
+        """The finished classifier, self-described (asal/stages/artefact.py); its threshold
+        comes from the labels it was trained on."""
+        trained_on = self.state.trained_on()
+        labels = [self.known[self.keys[i]] for i in trained_on]
+        return make_artefact(self.cfg, self.learner.full_state(self.state.model_state),
+                             self.pool.images[torch.tensor(trained_on)], labels, self.device,
+                             self.out, json.loads(self.config_text))
 
     def save(self):
         """Everything so far as one set (asal/io.py: write_set)."""
         write_set(self.out, self.files(),
-                  remove=[] if self.state.cycle == self.cfg.cycles else ["model.pt"])
+                  remove=[] if self.state.cycle == self.cfg.cycles else [MODEL])
 
     def check_folder(self):
         """Refuse a folder holding a run made with other parameters, or with more cycles."""
@@ -169,7 +181,9 @@ class Loop:
         candidates = query_candidates(len(self.pool), s.labeled, cfg.protocol)
         prob = self.learner.probabilities(s.model_state, s.cycle, candidates, timer)
         picks = query(cfg.query, prob, cfg.query_size, s.gen,
-                      [self.keys[i] for i in candidates], salt=cfg.seed)
+                      [self.keys[i] for i in candidates], salt=cfg.seed, batch=cfg.query_batch,
+                      features=lambda: self.learner.features(s.model_state, s.cycle,
+                                                             candidates))
         new = [candidates[p] for p in picks]
         if cfg.protocol == "clean":
             assert not set(new) & set(s.labeled), "queried an image that is labeled"
@@ -210,8 +224,8 @@ class Loop:
     def _cycles(self, stop_after_cycle: int | None):
         cfg, s = self.cfg, self.state
         (self.out / NEXT_TO_LABEL).unlink(missing_ok=True)     # of an earlier, shorter run
-        bar = tqdm(total=cfg.cycles, initial=s.cycle, disable=not self.progress,
-                   desc=f"{cfg.category} {cfg.init} seed {cfg.seed}", unit="cycle")
+        bar = Progress(f"active learning {cfg.category} ({cfg.init}, {cfg.query}, seed "
+                       f"{cfg.seed})", cfg.cycles, "cycle", start=s.cycle, enabled=self.progress)
         while s.cycle < cfg.cycles:
             if s.cycle == 0:
                 self.waiting = self.unlabeled_of(s.labeled)
@@ -222,10 +236,11 @@ class Loop:
                 self.save()                # the query is kept: it is not made again
                 break
             self.save()
-            bar.update(1)
+            last = s.cycle_rows[-1]
+            shown = {"test_auroc": last["auroc"]} if pd.notna(last["auroc"]) else {}
+            bar.update(s.cycle, labels=last["n_labels"], **shown)
             if stop_after_cycle is not None and s.cycle >= stop_after_cycle:
                 break
-        bar.close()
 
     def run(self, stop_after_cycle: int | None = None) -> LoopResult:
         cfg, s = self.cfg, self.state

@@ -1,0 +1,127 @@
+"""04's closing section: the findings as sentences generated from the tables.
+
+Every sentence is built from the numbers it states, so a rebuilt experiment says what its
+own tables say (never a sentence typed once). A difference is called one only where its
+Holm-corrected p is below ALPHA; the others are said to be indistinguishable from Random.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+ALPHA = 0.05
+
+
+def _p(p: float) -> str:
+    return f"p = {p:.2f}" if p >= 0.01 else "p < 0.01"
+
+
+def against_random(table: pd.DataFrame, measure: str, words: str) -> str:
+    """Which initial selections differ from Random on a measure (final or aubc)."""
+    rest = table[table.init != "random"]
+    if rest.empty or rest[f"{measure}_mean_difference"].isna().all():
+        return ""
+    diff, p = rest[f"{measure}_mean_difference"], rest[f"{measure}_p_holm"]
+    better = rest[(p < ALPHA) & (diff > 0)]
+    worse = rest[(p < ALPHA) & (diff < 0)]
+    parts = []
+    if len(better):
+        parts.append("; ".join(f"`{r['init']}` beats Random "
+                               f"({r[f'{measure}_mean_difference']:+.3f}, "
+                               f"Holm {_p(r[f'{measure}_p_holm'])})"
+                               for r in better.to_dict("records")))
+    elif (diff > 0).any():
+        parts.append("no initial selection beats Random (Holm p ≥ "
+                     f"{p[diff > 0].min():.2f} for those above it)")
+    else:
+        parts.append("every initial selection is at or below Random")
+    if len(worse):
+        parts.append("; ".join(f"`{r['init']}` is worse "
+                               f"({r[f'{measure}_mean_difference']:+.3f}, "
+                               f"Holm {_p(r[f'{measure}_p_holm'])})"
+                               for r in worse.to_dict("records")))
+    return f"{words}: " + "; ".join(parts) + "."
+
+
+def initial_defects(table: pd.DataFrame) -> str:
+    """ASAL's premise: defects in its initial set against Random's."""
+    by = table.set_index("init").initial_defects_mean
+    if "asal" not in by or "random" not in by:
+        return ""
+    most = by.idxmax()
+    return (f"ASAL's initial set holds {by['asal']:.1f} defects on average, Random's "
+            f"{by['random']:.1f}" + (f"; the most is `{most}`'s ({by[most]:.1f})."
+                                     if most != "asal" else ", and no other holds more."))
+
+
+def detector_against_classifier(comparison: pd.DataFrame, at: str) -> str:
+    """DRAEM's own test AUROC against the best classifier, over the categories' mean."""
+    mean = comparison[comparison.category == "mean"]
+    if mean.empty or "DRAEM_mixed" not in mean:
+        return ""
+    row = mean.iloc[0]
+    inits = [c[:-5] for c in comparison.columns if c.endswith("_mean")
+             and pd.notna(row[c])]
+    if not inits or pd.isna(row["DRAEM_mixed"]):       # no test split: no test AUROC
+        return ""
+    best = max(inits, key=lambda i: row[f"{i}_mean"])
+    side = "above" if row["DRAEM_mixed"] > row[f"{best}_mean"] else "below"
+    return (f"DRAEM's own test AUROC (mixed pool, {row['DRAEM_mixed']:.3f}) is {side} the best "
+            f"classifier's {at} (`{best}`, {row[f'{best}_mean']:.3f}), "
+            "averaged over the categories.")
+
+
+def learning(table: pd.DataFrame) -> str:
+    """What the labels bought: the gain in test AUROC from the first to the last cycle."""
+    table = table.dropna(subset=["gain_mean"])
+    if table.empty:
+        return ""
+    runs = table.runs.sum()
+    gain = (table.gain_mean * table.runs).sum() / runs
+    low, high = table.loc[table.gain_mean.idxmin()], table.loc[table.gain_mean.idxmax()]
+    return (f"From the first to the last cycle the test AUROC rises by {gain:+.3f} on average "
+            f"over the {runs} runs (from {low.gain_mean:+.3f} for `{low.init}` to "
+            f"{high.gain_mean:+.3f} for `{high.init}`).")
+
+
+def labels_saved(table: pd.DataFrame, share: float) -> str:
+    """Labels to come within the target share of the ceiling, ASAL against Random."""
+    parts = []
+    for cat, rows in table.groupby("category"):
+        by = rows.set_index("init").answer
+        if "asal" in by and "random" in by:
+            parts.append(f"{cat}: ASAL {by['asal']}, Random {by['random']}")
+    return (f"To reach {share:.0%} of the supervised ceiling's test AUROC, "
+            + "; ".join(parts) + ".") if parts else ""
+
+
+def findings(tables: dict[str, pd.DataFrame], budget: int | None,
+             share: float = 0.9) -> list[str]:
+    """The closing sentences, in the order a reader asks."""
+    at = f"at {budget} labels" if budget else "after the last cycle"
+    vs = tables["inits_vs_random"]
+    sentences = [against_random(vs, "final", f"Test AUROC {at}"),
+                 against_random(vs, "aubc", "Area under the budget curve"),
+                 initial_defects(vs),
+                 detector_against_classifier(tables["comparison_auroc"], at),
+                 learning(tables["learning"])]
+    if "labels_saved" in tables:
+        sentences.append(labels_saved(tables["labels_saved"], share))
+    return [s for s in sentences if s]
+
+
+def run_summary(cycles: pd.DataFrame) -> str:
+    """One line on what a run's cycle table shows (03)."""
+    if cycles.empty:
+        return "No cycle is trained yet."
+    first, last = cycles.iloc[0], cycles.iloc[-1]
+    line = (f"The labeled set grew from {first.n_labels:.0f} to {last.n_labels:.0f} images "
+            f"({first.n_anomalies:.0f} to {last.n_anomalies:.0f} defects)")
+    if cycles.auroc.notna().any():
+        best = cycles.loc[cycles.auroc.idxmax()]
+        line += (f"; test AUROC went from {first.auroc:.2f} to {last.auroc:.2f} (highest "
+                 f"{best.auroc:.2f}, at {best.n_labels:.0f} labels), balanced accuracy from "
+                 f"{first.balanced_accuracy:.2f} to {last.balanced_accuracy:.2f}. Accuracy "
+                 "counts the classifier's argmax on a test split with few defects, so AUROC "
+                 "and balanced accuracy are the numbers to read")
+    return line + "."
