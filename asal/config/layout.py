@@ -34,6 +34,7 @@ BACKBONE = "backbone.pt"             # stage 00: what `pretrained: self_supervis
 ROTATION_SCORES = "rotation_scores.csv"   # stage 00, rotation: PT4AL's ranking
 SCORES_CSV = "scores.csv"            # stage 01: the pool's anomaly scores
 METRICS_CYCLE = "metrics_cycle.csv"  # stage 03
+MODEL = "model.pt"                   # stage 01's DRAEM; 03's and the ceiling's classifier
 DRAEM_SPREAD = "draem_seed_spread.csv"
 PRETEXT_SPREAD = "pretext_seed_spread.csv"
 
@@ -136,6 +137,15 @@ def scores_dir(cfg: Params, train_on: str | None = None) -> Path:
 def batches_dir(cfg: Params) -> Path:
     """The batches 02 writes for this run's DRAEM seed."""
     return RunLayout.of(cfg).batches(_need_category(cfg), cfg.draem_seed)
+
+
+def ranking_detector(cfg: Params) -> Path | None:
+    """The folder of the DRAEM run whose scores ranked the pool 03 reads, if its model is
+    on disk; None where the ranking came from elsewhere (batches_dir, a scores CSV)."""
+    folder = scores_dir(cfg, "mixed")
+    if cfg.batches_dir is not None or not (folder / MODEL).is_file():
+        return None
+    return folder
 
 
 def source_batches(cfg: Params) -> Path:

@@ -15,15 +15,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from asal.config.layout import CONFIG_JSON, scores_dir
+from asal.config.layout import CONFIG_JSON, MODEL, ranking_detector
 from asal.data.decode import decode_image
 from asal.models.draem_training import load_model, score
 
-MODEL = "model.pt"
-
 
 class AnomalyMaps:
-    """Maps of single images from one DRAEM run; None from `of` where there is none."""
+    """One DRAEM run, loaded from its folder: the scores and maps of images, as 01 makes
+    them (predict's anomaly_score, 05's map); None from `of` where there is no model."""
 
     def __init__(self, folder: Path, image_size: int, grayscale: bool):
         made = json.loads((folder / CONFIG_JSON).read_text())
@@ -35,11 +34,13 @@ class AnomalyMaps:
 
     @classmethod
     def of(cls, cfg) -> "AnomalyMaps | None":
-        """The maps of the DRAEM run that ranked cfg's pool, if its model is on disk."""
-        folder = scores_dir(cfg, "mixed")
-        if cfg.batches_dir is not None or not (folder / MODEL).is_file():
-            return None
-        return cls(folder, cfg.image_size, cfg.use_grayscale)
+        """The DRAEM run that ranked cfg's pool, loaded; None where there is none."""
+        folder = ranking_detector(cfg)
+        return None if folder is None else cls(folder, cfg.image_size, cfg.use_grayscale)
+
+    def scores(self, images: torch.Tensor) -> np.ndarray:
+        """Anomaly scores of decoded uint8 images (N, 3, size, size)."""
+        return score(self.model, images, self.device, filter_size=self.filter_size).numpy()
 
     def map_and_score(self, path) -> tuple[np.ndarray, float]:
         """The map (size, size) in [0, 1] and the image's anomaly score, as 01 scores it."""

@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, scores_dir
+from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, MODEL, ranking_detector
 from asal.errors import AsalError
 from asal.models.classifier import build_resnet18, predict_logits
 from asal.models.networks import Normalizer, Timer
 from asal.models.threshold import labeled_threshold
 
-MODEL = "model.pt"
 FORMAT = "asal-classifier/1"
 CLASS_NAMES = ["good", "defect"]      # index = label; a pool's folders say good/anomaly
 
@@ -39,14 +38,9 @@ def defect_probability(model, images: torch.Tensor, mean, std, device) -> np.nda
 
 
 def detector_folder(cfg, run_dir: Path) -> str | None:
-    """The DRAEM run that ranked this run's pool, relative to the run folder; None where the
-    ranking came from elsewhere (batches_dir, a scores CSV without a model)."""
-    if cfg.batches_dir is not None:
-        return None
-    folder = scores_dir(cfg, "mixed")
-    if not (folder / MODEL).is_file():
-        return None
-    return os.path.relpath(folder, run_dir)
+    """The DRAEM run that ranked this run's pool, relative to the run folder, or None."""
+    folder = ranking_detector(cfg)
+    return None if folder is None else os.path.relpath(folder, run_dir)
 
 
 def make_artefact(cfg, state: dict, images: torch.Tensor, labels: list[int], device,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from asal.config.layout import CONFIG_JSON, METRICS_JSON, ceiling_dir
+from asal.config.layout import CONFIG_JSON, METRICS_JSON, MODEL, ceiling_dir
 from asal.data.images import load_split, load_test
 from asal.errors import AsalError
 from asal.io import exclusive, json_text, torch_bytes, write_set
@@ -23,7 +23,7 @@ from asal.provenance import run_record
 from asal.runtime import configure
 from asal.stages.active_learning.learners import LEARNERS
 from asal.stages.active_learning.pretext_inputs import initial_weights
-from asal.stages.artefact import MODEL, make_artefact
+from asal.stages.artefact import make_artefact
 from asal.stages.claims import refuse_other_parameters
 
 if TYPE_CHECKING:

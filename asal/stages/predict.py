@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from asal.config.layout import CONFIG_JSON
 from asal.data.decode import decode_image, decode_many, image_header
 from asal.data.folders import IMAGE_SUFFIXES, MASK_DIR
 from asal.errors import AsalError
-from asal.models.draem_training import load_model, score
-from asal.stages.artefact import MODEL, Classifier
+from asal.stages.anomaly_maps import AnomalyMaps
+from asal.stages.artefact import Classifier
 
 COLUMNS = ["path", "p_defect", "predicted", "anomaly_score"]
 
@@ -64,18 +63,15 @@ def report_conversions(files: list[Path], size: int, grayscale: bool) -> None:
 
 def anomaly_scores(classifier: Classifier, images: torch.Tensor) -> np.ndarray | None:
     """DRAEM's image scores where the run's detector is still on disk, else None."""
-    folder = classifier.detector()
+    folder, a = classifier.detector(), classifier.artefact
     if folder is None:
         return None
-    cfg = json.loads((folder / CONFIG_JSON).read_text())
-    model = load_model(folder / MODEL, cfg["draem_recon_width"], cfg["draem_disc_width"],
-                       classifier.device)
-    return score(model, images, classifier.device,
-                 filter_size=cfg["draem_score_filter"]).numpy()
+    return AnomalyMaps(folder, a["image_size"], a["grayscale"]).scores(images)
 
 
 def predict(run_dir, inputs) -> pd.DataFrame:
-    """path, p_defect, predicted (good/defect at the threshold), anomaly_score per image."""
+    """path, p_defect, predicted (good/defect at the threshold), anomaly_score per image;
+    `attrs` holds the threshold and its rule."""
     classifier = Classifier.load(run_dir)
     a = classifier.artefact
     files = image_files(inputs)
@@ -87,10 +83,12 @@ def predict(run_dir, inputs) -> pd.DataFrame:
     if anomaly is None:
         print("No anomaly score: the run's pool was ranked without a DRAEM model that is "
               "still on disk (the anomaly_score column is empty).")
-    return pd.DataFrame({"path": [str(f) for f in files], "p_defect": p,
-                         "predicted": classifier.label(p),
-                         "anomaly_score": anomaly if anomaly is not None else np.nan},
-                        columns=COLUMNS)
+    frame = pd.DataFrame({"path": [str(f) for f in files], "p_defect": p,
+                          "predicted": classifier.label(p),
+                          "anomaly_score": anomaly if anomaly is not None else np.nan},
+                         columns=COLUMNS)
+    frame.attrs.update(threshold=a["threshold"], threshold_rule=a["threshold_rule"])
+    return frame
 
 
 class _Exported(torch.nn.Module):

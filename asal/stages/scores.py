@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
-from asal.config.layout import CONFIG_JSON, METRICS_JSON, SCORES_CSV, scores_dir
+from asal.config.layout import CONFIG_JSON, METRICS_JSON, MODEL, SCORES_CSV, scores_dir
 from asal.data.csvfile import read_rows
 from asal.data.folders import expected_key_form, key_in_pool
 from asal.data.images import Split, has_masks, load_masks, load_split, load_test
@@ -172,7 +172,7 @@ def write_outputs(cfg, out, pool, pool_scores, test, test_scores, metrics, devic
     if len(history):
         files["loss.csv"] = csv_text(history)
     if model is not None:
-        files["model.pt"] = torch_bytes(model.state_dict())
+        files[MODEL] = torch_bytes(model.state_dict())
     write_set(out, files)
 
 

@@ -11,20 +11,18 @@ from asal.tools.data_commands import subcommand
 
 def _predict(args):
     from asal.io import csv_text, write_csv
-    from asal.stages.artefact import Classifier
     from asal.stages.predict import predict
 
     start = time.perf_counter()
     frame = predict(args.run_dir, args.images)
     seconds = time.perf_counter() - start
-    artefact = Classifier.load(args.run_dir).artefact
     if args.out:
         write_csv(args.out, frame)
     else:
         sys.stdout.write(csv_text(frame))
     defects = int((frame.predicted == "defect").sum())
     print(f"{len(frame)} images scored in {seconds:.1f} s: {defects} predicted defect at "
-          f"p_defect >= {artefact['threshold']:.4f} ({artefact['threshold_rule']})"
+          f"p_defect >= {frame.attrs['threshold']:.4f} ({frame.attrs['threshold_rule']})"
           + (f"; written to {args.out}" if args.out else ""), file=sys.stderr)
 
 

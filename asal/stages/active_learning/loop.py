@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import torch
 
-from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, al_dir, source_batches
+from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, MODEL, al_dir, source_batches
 from asal.data.batchfiles import check_against_pool, ranking, read_batches
 from asal.data.images import Split, load_split, load_test
 from asal.errors import AsalError
@@ -36,7 +36,7 @@ from asal.stages.active_learning.protocols import METRICS, query_candidates
 from asal.stages.active_learning.state import (CHECKPOINT, LoopResult, LoopState,
                                                check_budget, fingerprint, labels_used,
                                                read_checkpoint)
-from asal.stages.artefact import MODEL, make_artefact
+from asal.stages.artefact import make_artefact
 from asal.stages.claims import refuse_other_parameters
 from asal.style import CLASS_WORDS
 
