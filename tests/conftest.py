@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from asal.data.synthetic import make_synthetic
+from asal.tools.tiny_workflow import TINY_CONFIG, snakemake, write_profile
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +41,34 @@ def unlabeled_root(synth_root, tmp_path_factory) -> Path:
         rows.append((f"own/train/unlabeled/{name}", labels[i]))
     pd.DataFrame(rows, columns=["path", "label"]).to_csv(root / "truth.csv", index=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_workflow(tmp_path_factory) -> Path:
+    """The tiny profile (asal/tools/tiny_workflow.py) run to its tables with --cores 2: the
+    folder holding its profile, data, runs and figures. Tests read it, never change it."""
+    folder = tmp_path_factory.mktemp("tiny")
+    profile = write_profile(folder)
+    out = snakemake("--cores", "2", "--configfile", str(profile), *TINY_CONFIG, cwd=folder)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return folder
+
+
+OWN_TINY = dict(cycles=2, epochs=1, draem_epochs=1, image_size=32, draem_score_filter=3,
+                synthesis_epochs=1)
+
+
+@pytest.fixture(scope="session")
+def own_waiting(unlabeled_root, tmp_path_factory):
+    """params/own.yaml, made tiny, on a folder of unlabeled images (no test split), run with
+    --cores 2 until it stops for labels: the folder and Snakemake's output. Tests that go on
+    from there work on a copy (shutil.copytree keeps the files' times)."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("own_workflow")
+    shutil.copytree(unlabeled_root / "own", folder / "data" / "own")
+    profile = write_profile(folder, "tiny_own", base="own", **OWN_TINY)
+    return folder, snakemake("--cores", "2", "--configfile", str(profile), cwd=folder)
 
 
 @pytest.fixture

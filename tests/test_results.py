@@ -1,7 +1,4 @@
-import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -9,12 +6,10 @@ import pytest
 import yaml
 from scipy.stats import wilcoxon
 
-from asal.config.profiles import ENV_ROOTS
 from asal.models.statistics import (aubc, aubc_per_run, initial_anomalies, inits_against,
                                     last_cycle, paired_comparison)
 from asal.project import PROJECT_ROOT
-
-ROOT_ENV = tuple(ENV_ROOTS.values())
+from asal.tools.tiny_workflow import snakemake
 
 
 def test_aubc_of_known_curves():
@@ -85,17 +80,8 @@ def test_initial_anomalies_per_init():
     assert table.loc["asal", "mean"] == 2 and table.loc["random", "mean"] == 0
 
 
-def _snakemake(*args, cwd):
-    """Snakemake on the project's workflow; the profiles these tests give name their roots,
-    so the test session's ASAL_* roots (conftest.py), which would win over them, are unset."""
-    env = {k: v for k, v in os.environ.items() if k not in ROOT_ENV}
-    return subprocess.run([sys.executable, "-m", "snakemake", "-s",
-                           str(PROJECT_ROOT / "workflow" / "Snakefile"), *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=900, env=env)
-
-
 def test_dry_run_lists_the_expected_jobs(tmp_path):
-    out = _snakemake("-n", "--cores", "2", "--forceall", cwd=tmp_path)   # .snakemake/ there
+    out = snakemake("-n", "--cores", "2", "--forceall", cwd=tmp_path)   # .snakemake/ there
     assert out.returncode == 0, out.stderr + out.stdout
     counts = {}
     for line in out.stdout.splitlines():
@@ -109,16 +95,16 @@ def test_dry_run_lists_the_expected_jobs(tmp_path):
 
 
 def test_a_misspelled_or_ill_typed_config_key_stops_before_any_job(tmp_path):
-    out = _snakemake("-n", "--cores", "2", "--config", "cylces=2", cwd=tmp_path)
+    out = snakemake("-n", "--cores", "2", "--config", "cylces=2", cwd=tmp_path)
     assert out.returncode != 0
     assert "Unknown parameter 'cylces' in --config; did you mean 'cycles'?" in out.stderr
     assert "Traceback" not in out.stderr and "Job stats" not in out.stdout
-    out = _snakemake("-n", "--cores", "2", "--config", "epochs=ten", cwd=tmp_path)
+    out = snakemake("-n", "--cores", "2", "--config", "epochs=ten", cwd=tmp_path)
     assert "Parameter 'epochs' in --config must be a valid integer" in out.stderr
 
 
 def test_dry_run_of_the_coldstart_experiment(tmp_path):
-    out = _snakemake("-n", "--cores", "2", "--forceall", "--configfile",
+    out = snakemake("-n", "--cores", "2", "--forceall", "--configfile",
                      str(PROJECT_ROOT / "params" / "synthetic_coldstart.yaml"), cwd=tmp_path)
     assert out.returncode == 0, out.stderr + out.stdout
     counts = {p[0]: int(p[1]) for p in map(str.split, out.stdout.splitlines())
@@ -128,29 +114,18 @@ def test_dry_run_of_the_coldstart_experiment(tmp_path):
     assert counts["active_learning"] == 105
 
 
-def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
-    profile = yaml.safe_load((PROJECT_ROOT / "params" / "synthetic.yaml").read_text())
-    profile.update(categories=["synth_washer"], seeds=[1], cycles=1, epochs=1,
-                   draem_epochs=1, image_size=32, draem_score_filter=3,
-                   inits=["asal", "random", "pt4al"], synthesis_epochs=1, rotation_epochs=1,
-                   draem_normal=True,
-                   data_root=str(tmp_path / "data"), runs_root=str(tmp_path / "runs"),
-                   figures_root=str(tmp_path / "figures"))
-    params = tmp_path / "tiny.yaml"
-    params.write_text(yaml.safe_dump(profile))
-    # one resolution: --config reaches every job, and a list parsed by Snakemake as text
-    # reaches 04 as numbers
-    out = _snakemake("--cores", "2", "--configfile", str(params), "--config", "cycles=2",
-                     "seeds=[0]", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr[-3000:]
+def test_the_tiny_profile_produces_every_table(tiny_workflow):
+    # the tiny profile has cycles=1 and seeds=[1]; --config cycles=10 'seeds=[0]' reached
+    # every job
+    tmp_path = tiny_workflow
     runs = tmp_path / "runs" / "tiny"
     for init in ("asal", "random", "pt4al"):
         run = runs / "synth_washer" / "al" / init / "least_confidence"
         cycles = pd.read_csv(run / "seed0" / "metrics_cycle.csv")
-        assert cycles.cycle.tolist() == [0, 1], init
+        assert cycles.cycle.tolist() == list(range(10)), init
         assert not (run / "seed1").exists()
     written = yaml.safe_load((runs / "profile.yaml").read_text())
-    assert written["cycles"] == 2 and written["seeds"] == [0] and written["exp"] == "tiny"
+    assert written["cycles"] == 10 and written["seeds"] == [0] and written["exp"] == "tiny"
     figures = tmp_path / "figures" / "tiny"
     for name in ("comparison_auroc.csv", "comparison_auroc.md", "aubc_auroc.csv",
                  "paired_asal_vs_random.md", "initial_anomalies.csv",
@@ -169,30 +144,27 @@ def test_one_category_one_seed_one_cycle_produces_the_tables(tmp_path):
     assert (figures / "missing_runs.txt").read_text() == ""
 
 
-def test_the_workflow_on_unlabeled_images_stops_for_labels_then_finishes(unlabeled_root,
+def test_the_workflow_on_unlabeled_images_stops_for_labels_then_finishes(own_waiting,
+                                                                         unlabeled_root,
                                                                          tmp_path):
     """params/own.yaml on a folder of unlabeled images without a test split."""
-    shutil.copytree(unlabeled_root / "own", tmp_path / "data" / "own")
-    profile = yaml.safe_load((PROJECT_ROOT / "params" / "own.yaml").read_text())
-    profile.update(cycles=2, epochs=1, draem_epochs=1, image_size=32, draem_score_filter=3,
-                   synthesis_epochs=1, data_root=str(tmp_path / "data"),
-                   runs_root=str(tmp_path / "runs"), figures_root=str(tmp_path / "figures"))
+    waiting, out = own_waiting
+    shutil.copytree(waiting, tmp_path, dirs_exist_ok=True)
     params = tmp_path / "tiny_own.yaml"
-    params.write_text(yaml.safe_dump(profile))
-    out = _snakemake("--cores", "2", "--configfile", str(params), cwd=tmp_path)
+    params.write_text(params.read_text().replace(str(waiting), str(tmp_path)))
     # waiting for a person is the workflow's normal stop: exit 0, with the sentence
     assert out.returncode == 0, out.stderr[-3000:]
     assert "waits for 10 labels (listed in its to_label.csv)" in out.stderr
     assert "Traceback" not in out.stderr and "Error" not in out.stderr
     assert not (tmp_path / "figures" / "tiny_own" / "comparison_auroc.csv").exists()
     # a second run before any label: the same stop, no job fails
-    out = _snakemake("--cores", "2", "--configfile", str(params), cwd=tmp_path)
+    out = snakemake("--cores", "2", "--configfile", str(params), cwd=tmp_path)
     assert out.returncode == 0 and "waits for 10 labels" in out.stderr
     # a person labels everything at once in a spreadsheet: the next run goes to the end
     truth = pd.read_csv(unlabeled_root / "truth.csv")
     truth.assign(label=truth.label.map({0: "good", 1: "anomaly"})).to_csv(
         tmp_path / "runs" / "tiny_own" / "own" / "labels.csv", index=False)
-    out = _snakemake("--cores", "2", "--configfile", str(params), cwd=tmp_path)
+    out = snakemake("--cores", "2", "--configfile", str(params), cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     table = pd.read_csv(tmp_path / "figures" / "tiny_own" / "comparison_auroc.csv",
                         comment="#")

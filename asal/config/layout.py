@@ -1,6 +1,7 @@
 """The one owner of every path under runs/<exp>/ and figures/<exp>/.
 
     runs/<exp>/profile.yaml                     what the workflow's jobs ran with
+    runs/<exp>/.workflow.json                   which workflow runs over runs/<exp>/ now
     runs/<exp>/<cat>/pretext/<task>/seed<p>/    stage 00 (p: pretext_seed)
     runs/<exp>/<cat>/scores/<train_on>/seed<d>/ stage 01 (d: draem_seed)
     runs/<exp>/<cat>/batches/seed<d>/           stage 02, from scores/mixed/seed<d>/
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 LABELS_CSV = "labels.csv"
 PROFILE = "profile.yaml"
+WORKFLOW_HOLDER = ".workflow.json"
 CONFIG_JSON = "config.json"          # the parameters and provenance of a stage's result
 METRICS_JSON = "metrics.json"        # stages 00 and 01: what the result measured
 BACKBONE = "backbone.pt"             # stage 00: what `pretrained: self_supervised` loads
@@ -78,6 +80,10 @@ class RunLayout:
     @property
     def profile(self) -> Path:
         return self.runs / PROFILE
+
+    @property
+    def workflow_holder(self) -> Path:
+        return self.runs / WORKFLOW_HOLDER
 
     @property
     def draem_spread(self) -> Path:

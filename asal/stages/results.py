@@ -37,8 +37,10 @@ if TYPE_CHECKING:
     from asal.config.schema import Params
 
 METRICS = ("auroc", "accuracy", "balanced_accuracy")
+# no training time: a table is the same wherever and however its jobs ran (a SLURM run's
+# tables equal a local one's byte for byte); the times stay in each network's metrics.json
 PRETEXT_COLUMNS = ("linear_probe_auroc", "knn_auroc", "scratch_linear_probe_auroc",
-                   "scratch_knn_auroc", "final_pretext_accuracy", "train_seconds")
+                   "scratch_knn_auroc", "final_pretext_accuracy")
 
 
 @dataclass
@@ -46,7 +48,7 @@ class Gathered:
     exp: str
     every_cycle: pd.DataFrame          # metrics_cycle.csv rows + category, init, query, seed
     draem: pd.DataFrame                # category, train_on, test_image_auroc
-    pretext: pd.DataFrame              # category, task, representation AUROCs, seconds
+    pretext: pd.DataFrame              # category, task, representation AUROCs
     batches: dict[str, pd.DataFrame]
     missing: list[str]
     protocols: list[str]

@@ -169,6 +169,9 @@ class Loop:
                   f"{LABEL_NAMES[self.known.get(key)]} now); it starts again from cycle 0.")
             return
         self.state.restore(saved)
+        if 0 < self.state.cycle < self.cfg.cycles:   # killed or stopped before its end
+            print(f"{self.out} continues from its checkpoint: {self.state.cycle} of its "
+                  f"{self.cfg.cycles} cycles were done.")
 
     def unlabeled_of(self, indices: list[int]) -> list[str]:
         """Pool keys among `indices` whose label the oracle does not give yet."""
