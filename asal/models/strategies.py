@@ -15,15 +15,17 @@ from __future__ import annotations
 import warnings
 import zlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
-import torch
 
 from asal.errors import AsalError
 from asal.models.ranking import sort_scores, split_batches
 from asal.order import blind_order
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -186,6 +188,10 @@ def entropy(prob: torch.Tensor, gen) -> torch.Tensor:
 
 
 def random_query(prob: torch.Tensor, gen) -> torch.Tensor:
+    # torch only here: the schema imports this module for its names, and the Snakefile that
+    # every SLURM job parses again should not wait 3 s for torch
+    import torch
+
     return torch.rand(len(prob), generator=gen, dtype=torch.float64)
 
 

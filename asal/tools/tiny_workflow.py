@@ -22,7 +22,8 @@ SNAKEFILE = PROJECT_ROOT / "workflow" / "Snakefile"
 # (benchmarks/slurm/start.sh) adds as a site: squeue for job states, no account.
 SLURM_WORKFLOW_PROFILE = PROJECT_ROOT / "workflow" / "profiles" / "slurm"
 SLURM_SITE_PROFILE = PROJECT_ROOT / "benchmarks" / "slurm" / "profile"
-SLURM = ("--workflow-profile", str(SLURM_WORKFLOW_PROFILE), "--profile", str(SLURM_SITE_PROFILE))
+SLURM = ("--workflow-profile", str(SLURM_WORKFLOW_PROFILE), "--profile", str(SLURM_SITE_PROFILE),
+         "--jobs", "4")
 
 # every stage and job kind: DRAEM on the mixed pool and on the normal images, both pretext
 # tasks (pt4al needs rotation), three initial selections; 10 cycles of 1 epoch at 32 px
