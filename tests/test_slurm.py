@@ -2,7 +2,8 @@
 
 These tests run where a SLURM answers and snakemake-executor-plugin-slurm is installed
 (the `.[cluster]` extra); elsewhere they are skipped with the reason. CI starts the
-cluster first and sets ASAL_SLURM=required, so there a missing cluster fails them.
+cluster after README's test command and runs them with ASAL_SLURM=required, so
+there a missing cluster fails them.
 
 They are the cut-down form that fits CI: the jobs upstream of one active-learning run come
 from the --cores 2 run of the tiny profile (the `tiny_workflow` fixture), so SLURM runs two
