@@ -19,7 +19,7 @@ from asal.project import PARAMS_DIR, PROJECT_ROOT
 
 SNAKEFILE = PROJECT_ROOT / "workflow" / "Snakefile"
 # What the workflow asks of any SLURM cluster, and what this project's one-node cluster
-# (benchmarks/slurm/start.sh) adds as a site: squeue for job states, no account.
+# (benchmarks/slurm/start.sh) adds as a site: squeue for job states, an early first check.
 SLURM_WORKFLOW_PROFILE = PROJECT_ROOT / "workflow" / "profiles" / "slurm"
 SLURM_SITE_PROFILE = PROJECT_ROOT / "benchmarks" / "slurm" / "profile"
 SLURM = ("--workflow-profile", str(SLURM_WORKFLOW_PROFILE), "--profile", str(SLURM_SITE_PROFILE),
