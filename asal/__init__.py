@@ -11,4 +11,9 @@ from asal.cpu_kernels import pin_cpu_kernels
 
 pin_cpu_kernels()
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+
+try:
+    __version__ = version("asal")        # pyproject.toml's, the one owner of the number
+except PackageNotFoundError:             # a checkout that is not installed
+    __version__ = "unknown"

@@ -21,10 +21,10 @@ import errno
 import io
 import json
 import os
+import secrets
 import shutil
 import socket
 import sys
-import tempfile
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -56,7 +56,10 @@ def disk_full(folder: Path, needed: int | None = None) -> AsalError:
 def check_space(folder: Path, needed: int) -> None:
     folder = Path(folder)
     probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("/"))
-    if shutil.disk_usage(probe).free < needed + MARGIN:
+    usage = shutil.disk_usage(probe)
+    # a file system that reports no size at all (/proc, /sys) is not full: the write
+    # itself then says what is wrong
+    if usage.total and usage.free < needed + MARGIN:
         raise disk_full(folder, needed)
 
 
@@ -91,19 +94,49 @@ def remove_orphans(path: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
+def _temporary(path: Path) -> tuple[int, Path]:
+    """A new temporary file beside `path`, opened for writing. Its mode is what the umask
+    gives a new file (0644 as a rule), as for any file a program writes; mkstemp's 0600
+    would make the result unreadable to the rest of a team."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{_OWNER}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
+
+
+def cannot_write(path: Path, err: OSError) -> AsalError:
+    """One sentence for a file that cannot be written: a full disk, or why else not."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return disk_full(path.parent)
+    return AsalError(f"Cannot write {path} ({err.strerror or err}); choose a file in a folder "
+                     "you can write to.")
+
+
 def write_bytes(path, data: bytes) -> None:
     """`data` as the file `path`, whole or not at all."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_orphans(path)
-    check_space(path.parent, len(data))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_OWNER}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise AsalError(f"{path} is a folder, and a file is to be written there; give the "
+                        "name of a file (in that folder or elsewhere) instead.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_orphans(path)
+        check_space(path.parent, len(data))
+        fd, tmp = _temporary(path)
+    except OSError as err:
+        raise cannot_write(path, err) from None
     try:
         with _no_space_as_error(path.parent, len(data)), os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise cannot_write(path, err) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -133,40 +166,8 @@ def write_csv(path, frame):
     write_text(path, csv_text(frame))
 
 
-def write_json(path, value: dict):
-    write_text(path, json_text(value))
-
-
 def write_torch(path, obj):
     write_bytes(path, torch_bytes(obj))
-
-
-# ------------------------------------------------------ resumable training states
-
-def save_training(path, fingerprint: str, model, optimizer, scheduler, gen, **extra) -> None:
-    """A resumable training state, written whole or not at all (DRAEM and stage 00)."""
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "scheduler": scheduler.state_dict(), "generator": gen.get_state(),
-             "fingerprint": fingerprint, **extra}
-    write_torch(path, state)
-
-
-def resume_training(path, fingerprint: str, device, model, optimizer, scheduler,
-                    gen) -> dict | None:
-    """Load a state saved by save_training into the objects; None (and nothing loaded) when
-    there is none or it was made with other settings (another fingerprint)."""
-    import torch
-
-    if not Path(path).exists():
-        return None
-    state = torch.load(path, map_location=device, weights_only=True)
-    if state["fingerprint"] != fingerprint:
-        return None
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    gen.set_state(state["generator"])
-    return state
 
 
 # ----------------------------------------------------------------- sets of files

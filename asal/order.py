@@ -7,6 +7,10 @@ into a ranking that must not see it. Here every tie is broken by a seeded hash o
 file name instead (the name alone, not the folder that holds the label), then, for two
 files of the same name in different folders, by a hash of the whole pool key. The hash
 is pseudo-random, the same on every machine, and values without ties keep their order.
+
+A network that trains on a pool goes through it in its own order too (minibatches of a
+seeded permutation): `content_order` gives it the pool sorted by the images' content, so
+that order owes nothing to how the pool was listed either.
 """
 
 from __future__ import annotations
@@ -39,3 +43,12 @@ def blind_order(values, keys, salt: int = 0, descending: bool = True) -> np.ndar
     names, whole = tie_break(keys, salt)
     primary = -values if descending else values
     return np.lexsort((whole, names, primary))       # the last key sorts first
+
+
+def content_order(images) -> np.ndarray:
+    """Positions that sort images (N, ...) uint8 by a hash of their bytes: the order a
+    network trains through a pool in, the same however the pool was listed (by path,
+    good images first). Identical images may come in any order: nothing tells them apart."""
+    arrays = np.ascontiguousarray(np.asarray(images))
+    digests = [hashlib.blake2b(a.tobytes(), digest_size=8).digest() for a in arrays]
+    return np.array(sorted(range(len(digests)), key=digests.__getitem__), dtype=np.int64)

@@ -1,15 +1,15 @@
 """Stage progress as plain lines on the terminal, with a time estimate.
 
 A stage that trains for minutes or hours says how far it is: "DRAEM synth_fabric (mixed):
-epoch 6/25, 31 s so far, about 1 min 38 s left, loss 0.412". The line goes to file
-descriptor 2, the terminal's, not only to sys.stderr: in a notebook kernel (papermill,
-Snakemake's jobs) sys.stderr is the notebook's output, and ipykernel copies what is written
-to descriptor 2 both there and to the terminal that started the kernel, so a person running
-`papermill` sees it without `--log-output`, and the stored notebook keeps it too. (Under
-pytest ipykernel does not copy descriptor 2; the line then goes to both itself.) Plain
-lines, not a redrawn bar (tqdm's carriage returns become a dozen red lines in an
-exported notebook): the first step, then at most one line every `every` seconds, and the
-last.
+epoch 6/25, 31 s so far, about 1 min 38 s left, loss 0.412". `say` writes a line to the
+notebook's output (sys.stderr, in a kernel) and to file descriptor 2, the terminal's:
+papermill's `asal` engine starts kernels that write descriptor 2 straight to the terminal
+(asal/notebook_engine.py), so a person running `papermill --engine asal` or the workflow
+sees every line, the last one of a run too, and the stored notebook keeps it. Under a
+kernel that reads descriptor 2 itself and copies it into the notebook (ipykernel's
+default), the line goes to descriptor 2 only, so that it is not shown twice. Plain lines,
+not a redrawn bar (tqdm's carriage returns become a dozen red lines in an exported
+notebook): the first step, then at most one line every `every` seconds, and the last.
 """
 
 from __future__ import annotations

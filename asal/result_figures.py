@@ -17,7 +17,7 @@ from asal.plots import batch_cuts, score_bars
 METRIC_WORDS = {"auroc": "test AUROC", "accuracy": "test accuracy",
                 "balanced_accuracy": "test balanced accuracy"}
 REFERENCE = {"ceiling": dict(color="black", lw=1.0, ls=":"),
-             "DRAEM": dict(color=style.colour("DRAEM_mixed"), lw=1.2, ls="-.")}
+             "scorer": dict(color=style.SCORER_COLOUR, lw=1.2, ls="-.")}
 
 
 def _limits(values, floor: float = 0.0, ceil: float = 1.0, pad: float = 0.03):
@@ -65,9 +65,14 @@ def _runs_by_init(cycles: pd.DataFrame):
 
 
 def plot_learning_curves(cycles: pd.DataFrame, ceiling: dict | None = None,
-                         draem: dict | None = None, metric: str = "auroc"):
-    """One panel per category: per init (and query), the mean over seeds and a band of one
-    standard deviation; DRAEM's own test AUROC and the supervised ceiling as lines."""
+                         scorer: dict | None = None, scorer_name: str = "scorer",
+                         metric: str = "auroc", budget: int | None = None,
+                         stops: pd.DataFrame | None = None):
+    """One panel per category, over every cycle of the runs: per init (and query), the mean
+    over seeds and a band of one standard deviation; the ranking scorer's own test AUROC
+    and the supervised ceiling as lines, the budget the tables read at as a grey line, and
+    where the stopping rule would have stopped (the median over seeds, a triangle on the
+    first query's curve)."""
     cats = sorted(cycles.category.unique())
     fig, axes = plt.subplots(1, len(cats), figsize=(3.1 * len(cats), 2.8), sharey=True,
                              squeeze=False)
@@ -75,11 +80,16 @@ def plot_learning_curves(cycles: pd.DataFrame, ceiling: dict | None = None,
     for ax, cat in zip(axes[0], cats):
         for init, ls, label, part in _runs_by_init(cycles[cycles.category == cat]):
             seen += _mean_band(ax, part, "n_labels", metric, init, ls, label)
-        for name, refs in (("DRAEM", draem), ("ceiling", ceiling)):
+        for name, refs in (("scorer", scorer), ("ceiling", ceiling)):
             if metric == "auroc" and refs and cat in refs and refs[cat] is not None:
-                ax.axhline(refs[cat], label=f"{name} (test AUROC)" if name == "DRAEM"
+                ax.axhline(refs[cat], label=f"{scorer_name} (test AUROC)" if name == "scorer"
                            else "supervised ceiling", **REFERENCE[name])
                 seen.append(refs[cat])
+        if budget and cycles.n_labels.max() > budget:
+            ax.axvline(budget, color="#999999", lw=0.8, ls="--",
+                       label=f"the tables' budget ({budget} labels)")
+        if stops is not None and metric == "auroc":
+            _stop_marks(ax, cycles[cycles.category == cat], stops[stops.category == cat])
         ax.set_title(cat, fontsize=9)
         ax.set_xlabel("labeled images")
     axes[0][0].set_ylabel(METRIC_WORDS.get(metric, metric))
@@ -89,8 +99,22 @@ def plot_learning_curves(cycles: pd.DataFrame, ceiling: dict | None = None,
     return fig
 
 
-def plot_mean_curve(cycles: pd.DataFrame, draem_mean: float | None = None,
-                    metric: str = "auroc"):
+def _stop_marks(ax, cycles: pd.DataFrame, stops: pd.DataFrame) -> None:
+    """A triangle at the median stop of each init, on its first query's mean curve."""
+    first = cycles[cycles["query"] == cycles["query"].iloc[0]] if "query" in cycles \
+        else cycles
+    for init, g in stops.groupby("init"):
+        at = g.stop_labels.median()
+        if np.isnan(at):
+            continue
+        curve = first[first.init == init].groupby("n_labels").auroc.mean()
+        y = float(np.interp(at, curve.index, curve.to_numpy()))
+        ax.plot(at, y, marker="v", ms=7, color=style.colour(init), mec="black", mew=0.6,
+                ls="none", label="where the stopping rule stops (median)")
+
+
+def plot_mean_curve(cycles: pd.DataFrame, scorer_mean: float | None = None,
+                    scorer_name: str = "scorer", metric: str = "auroc"):
     """The mean over categories of the per-category means over seeds; the band is the
     standard deviation over categories."""
     per_cat = cycles.groupby(["category", "init", "n_labels"])[metric].mean().reset_index()
@@ -99,9 +123,9 @@ def plot_mean_curve(cycles: pd.DataFrame, draem_mean: float | None = None,
     for init in style.ordered(per_cat.init.unique()):
         seen += _mean_band(ax, per_cat[per_cat.init == init], "n_labels", metric, init, "-",
                            init)
-    if metric == "auroc" and draem_mean is not None:
-        ax.axhline(draem_mean, label="DRAEM (test AUROC)", **REFERENCE["DRAEM"])
-        seen.append(draem_mean)
+    if metric == "auroc" and scorer_mean is not None:
+        ax.axhline(scorer_mean, label=f"{scorer_name} (test AUROC)", **REFERENCE["scorer"])
+        seen.append(scorer_mean)
     ax.set_xlabel("labeled images")
     ax.set_ylabel(f"{METRIC_WORDS.get(metric, metric)}, mean over categories")
     ax.set_ylim(*_limits(seen))
@@ -134,7 +158,8 @@ def asal_picks(batches: pd.DataFrame, per_batch: int) -> pd.DataFrame:
     return batches.sort_values("rank").groupby("batch").head(per_batch)
 
 
-def plot_score_distributions(batches: dict[str, pd.DataFrame], per_batch: int):
+def plot_score_distributions(batches: dict[str, pd.DataFrame], per_batch: int,
+                             scorer: str = "scorer"):
     """Per category: the pool's anomaly scores by true class, the cuts between ASAL's
     batches (batch 0 holds the highest scores) and the images ASAL labels first."""
     cats = sorted(batches)
@@ -150,7 +175,7 @@ def plot_score_distributions(batches: dict[str, pd.DataFrame], per_batch: int):
         ax.plot(picks.score, np.full(len(picks), ax.get_ylim()[1] * 0.97), ls="none",
                 marker="v", color=style.colour("asal"), ms=5, label="ASAL's initial picks")
         ax.set_title(cat, fontsize=9)
-        ax.set_xlabel("anomaly score (DRAEM)")
+        ax.set_xlabel(f"anomaly score ({scorer})")
     _legend_right(fig, axes, [(Patch(color=style.CLASS_COLOURS[t]), t)
                               for t in (style.GOOD, style.DEFECT)])
     fig.tight_layout()
@@ -159,15 +184,17 @@ def plot_score_distributions(batches: dict[str, pd.DataFrame], per_batch: int):
 
 def plot_comparison(table: pd.DataFrame):
     """Bars: test AUROC after the last cycle per category, every init (error bar: standard
-    deviation over seeds; over categories for 'mean') and DRAEM's own."""
+    deviation over seeds; over categories for 'mean') and the scorers' own."""
     inits = style.ordered(c[:-5] for c in table.columns if c.endswith("_mean"))
-    methods = inits + [d for d in ("DRAEM_mixed", "DRAEM_normal") if d in table]
+    methods = inits + scorer_columns(table)
     fig, ax = plt.subplots(figsize=(1.8 + 1.3 * len(table), 3))
     width, x, seen = 0.8 / len(methods), np.arange(len(table)), []
     for k, m in enumerate(methods):
         value = table[f"{m}_mean"] if m in inits else table[m]
         spread = table.get(f"{m}_std")
-        ax.bar(x + k * width - 0.4 + width / 2, value, width, color=style.colour(m),
+        ax.bar(x + k * width - 0.4 + width / 2, value, width,
+               color=style.SCORER_COLOUR if m not in inits else style.colour(m),
+               hatch="//" if m.endswith("_normal") else None,
                yerr=None if spread is None else spread.fillna(0), capsize=2, label=m,
                error_kw={"lw": 0.8})
         seen += list(value)
@@ -181,28 +208,37 @@ def plot_comparison(table: pd.DataFrame):
     return fig
 
 
+def scorer_columns(table: pd.DataFrame) -> list[str]:
+    """The comparison table's columns of a scorer's own test AUROC (<scorer>_<train_on>)."""
+    return [c for c in table.columns if c.endswith(("_mixed", "_normal"))]
+
+
 def figure_captions(n_seeds: int, n_categories: int, budget: int | None,
-                    has_ceiling: bool) -> dict[str, str]:
+                    has_ceiling: bool, scorer: str) -> dict[str, str]:
     """One line per figure: what it shows, what each band or bar is, and over what."""
     seeds, cats = f"{n_seeds} seed{'s' * (n_seeds != 1)}", f"{n_categories} categories"
-    upto = f" up to {budget} labels" if budget else ""
+    budget_line = f"; dashed grey: the {budget} labels the tables read at" if budget else ""
     final = f"at {budget} labels" if budget else "after the last cycle"
     return {
-        "learning_curves": f"Test AUROC against the labeled images{upto}, per category: the "
-                           f"mean over {seeds}, band one standard deviation over them; "
-                           "dash-dot: DRAEM's own test AUROC"
+        "learning_curves": "Test AUROC against the labeled images, over every cycle, per "
+                           f"category: the mean over {seeds}, band one standard deviation "
+                           "over them; triangles: where the stopping rule would stop "
+                           f"(median over the seeds){budget_line}; "
+                           f"dash-dot: the test AUROC of {scorer}, which ranked the pool"
                            + ("; dotted: the supervised ceiling" if has_ceiling else "") + ".",
         "mean_learning_curve": f"Test AUROC against the labeled images, the mean over {cats} "
                                f"of the means over {seeds}; band one standard deviation over "
-                               "the categories; dash-dot: DRAEM's test AUROC, mean over them.",
+                               f"the categories; dash-dot: {scorer}'s test AUROC, mean over "
+                               "them.",
         "anomalies_per_cycle": f"Defects in the labeled set against its size: mean over {cats} "
                                f"and {seeds}, band one standard deviation; dotted: the "
                                "defects a random set of that size holds on average.",
-        "score_distributions": "The pool's DRAEM anomaly scores by true class (first DRAEM "
-                               "seed); dashed: the cuts between the batches, from b4 (lowest "
-                               "scores, left) to b0 (highest); triangles: ASAL's initial "
-                               "picks, the top of every batch.",
+        "score_distributions": f"The pool's anomaly scores ({scorer}) by true class (first "
+                               "scorer seed); dashed: the cuts between the batches, from b4 "
+                               "(lowest scores, left) to b0 (highest); triangles: ASAL's "
+                               "initial picks, the top of every batch.",
         "comparison_auroc": f"Final test AUROC ({final}): bars the mean over {seeds}, "
                             "error bars one standard deviation over them; for 'mean', over "
-                            f"the {cats}; DRAEM's bars are its own test AUROC.",
+                            f"the {cats}; the scorers' bars (hatched: fitted on the good "
+                            "images only) are their own test AUROC.",
     }

@@ -1,5 +1,6 @@
 """One owner for how things are named and drawn: the class words, and one colour and
-marker per initial selection (and for DRAEM's bars), the same in every figure.
+marker per initial selection (and one colour for the scorers' own bars and lines), the
+same in every figure.
 
 Random is always the same grey, so the baseline reads as a baseline. An initial selection
 added to the registry without a style here is drawn in black with a star, and a test says
@@ -24,22 +25,22 @@ INIT_STYLE = {            # seaborn's colorblind palette, Random apart
     "typiclust": ("#cc78bc", "P"),
     "probcover": ("#ca9161", "X"),
 }
-DETECTOR_STYLE = {"DRAEM_mixed": ("#56b4e9", "h"), "DRAEM_normal": ("#ece133", "p")}
+SCORER_COLOUR = "#56b4e9"      # a scorer's own test AUROC (hatched: fitted on good images)
 OTHER = ("black", "*")
 # a query besides the first one (least confidence) is drawn dashed
 QUERY_LINES = ("-", "--", ":", "-.")
 
 
 def colour(name: str) -> str:
-    return {**INIT_STYLE, **DETECTOR_STYLE}.get(name, OTHER)[0]
+    return INIT_STYLE.get(name, OTHER)[0]
 
 
 def marker(name: str) -> str:
-    return {**INIT_STYLE, **DETECTOR_STYLE}.get(name, OTHER)[1]
+    return INIT_STYLE.get(name, OTHER)[1]
 
 
 def ordered(names) -> list[str]:
     """Names in the registry's order (asal first, random second), others after."""
-    known = [*INIT_STYLE, *DETECTOR_STYLE]
+    known = list(INIT_STYLE)
     names = list(dict.fromkeys(names))
     return sorted(names, key=lambda n: (known.index(n) if n in known else len(known), n))

@@ -20,7 +20,7 @@ from asal.data.synthetic import make_synthetic
 from asal.runtime import device_name, pick_device
 from asal.stages.active_learning.loop import Loop
 from asal.stages.batches import make_batches
-from asal.stages.scores import import_scores
+from asal.stages.scores import run_scores
 
 
 def bench(root: Path, n_images: int, size: int, epochs: int, cycles: int, device: str):
@@ -37,7 +37,7 @@ def bench(root: Path, n_images: int, size: int, epochs: int, cycles: int, device
                 # every layer trained, as the paper does: a cycle's full cost, and no
                 # pretext network to train first (stage 00 is bench_pretext.py's)
                 pretrained="none", freeze_body=False)
-    import_scores(resolve(scores_csv=str(csv), **base))
+    run_scores(resolve(scorer="csv", scores_csv=str(csv), **base))
     make_batches(resolve(**base))
     loop = Loop(resolve(**base), progress=False)
     result = loop.run()

@@ -12,12 +12,12 @@ import resource
 import time
 
 import torch
-
-from asal.data.textures import anomaly_source
 from asal.models.draem import Draem, draem_loss, gaussian_window
 from asal.models.draem_training import score
-from asal.models.networks import channels_last
 from asal.models.synthesis import synthesize
+
+from asal.data.textures import anomaly_source
+from asal.models.networks import channels_last
 from asal.runtime import adam, autocast, device_name, model_to, pick_device
 
 

@@ -22,34 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from asal.data.folders import list_split, pool_key  # noqa: E402
 from asal.data.labels import read_to_label, set_labels  # noqa: E402
-from asal.data.synthetic import ensure_synthetic  # noqa: E402
-
-
-def unlabeled_folder(data: Path, source: str, with_test: bool) -> dict[str, int]:
-    """data/demo as a person has it; returns the true label of every pool key."""
-    ensure_synthetic(data, source)
-    paths, labels = list_split(data, source, "train")
-    order = np.random.default_rng(0).permutation(len(paths))
-    truth = {}
-    for n, i in enumerate(order):
-        dest = data / "demo" / "train" / "unlabeled" / f"part_{n:03d}.png"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(Path(paths[i]).read_bytes())
-        truth[pool_key(dest)] = labels[i]
-    if with_test:
-        for p in (data / source / "test").rglob("*.png"):
-            dest = data / "demo" / p.relative_to(data / source)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(p.read_bytes())
-    return truth
+from asal.data.unlabeled_demo import unlabeled_copy  # noqa: E402
 
 
 def main():
@@ -65,7 +44,7 @@ def main():
     args = parser.parse_args()
     scratch = Path(args.keep or tempfile.mkdtemp(prefix="asal-round-trip-"))
     roots = {k: scratch / k for k in ("data", "runs", "figures")}
-    truth = unlabeled_folder(roots["data"], args.source, not args.no_test)
+    truth = unlabeled_copy(roots["data"], args.source, "demo", with_test=not args.no_test)
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow" / "Snakefile"),
                "--cores", str(args.cores), "--quiet", "--configfile",
                str(ROOT / "params" / "own.yaml"), "--config", "categories=[demo]",

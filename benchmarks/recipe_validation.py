@@ -1,38 +1,54 @@
 """Choose the classifier's recipe on a validation part of each pool, never on a test split.
 
-    python benchmarks/recipe_validation.py --data data --categories elpv_mono elpv_poly \
-        --pretrained none --seeds 0 1 2
+    python benchmarks/recipe_validation.py --data data \
+        --out figures/recipe_validation/elpv_coldstart.csv \
+        --categories elpv_mono_10pct elpv_poly_10pct elpv_mono_5pct elpv_poly_5pct \
+        --seeds 0 1 2 --candidates "features: lbfgs C=1 balanced" \
+        "evidence: prior 2, C_z 0.1, C_x 0.001" "evidence: prior 2, C_z 0.1, C_x 0.0001"
 
 Each category's pool is split 0.75 / 0.25, stratified and seeded, into a development pool
 and a validation part (links, in a scratch data root where the validation part stands in
-for the test split); the real test split is never read. Every candidate recipe then runs
-the loop from Random initial sets on the development pool, and the table gives the
-validation AUROC at the first cycle, at 19 labels and at the last cycle, the gain, the
-balanced accuracy and the labeled set's loss at each cycle's end (median and largest).
+for the test split); the real test split is never read. The profile's scorer ranks the
+development pool and scores the validation part (01), 02 cuts the batches, and every
+candidate recipe then runs the loop (least confidence) from each initial selection. The
+table gives, per category, recipe and init, the validation AUROC at 10 and at 19 labels,
+the scorer's own validation AUROC beside it, and the defects in the first 10 labels.
 """
 
 import argparse
 import itertools
+import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from asal.config.profiles import resolve
-from asal.data.batchfiles import write_batches
-from asal.data.folders import CLASSES, list_split, pool_key
-from asal.models.ranking import sort_scores, split_batches
-from asal.stages.active_learning.loop import run_active_learning
 from sklearn.model_selection import train_test_split
 
+from asal.config.profiles import resolve
+from asal.data.folders import CLASSES, list_split
+from asal.stages.active_learning.loop import run_active_learning
+from asal.stages.batches import make_batches
+from asal.stages.scores import fit_and_score
+
 CANDIDATES = {      # name -> parameters of the loop
-    "adam head, 6 epochs, lr 0.01": dict(head="adam", epochs=6, lr=0.01),
-    "lbfgs C=0.01": dict(head="lbfgs", head_c=0.01),
-    "lbfgs C=0.1": dict(head="lbfgs", head_c=0.1),
-    "lbfgs C=1": dict(head="lbfgs", head_c=1.0),
-    "lbfgs C=0.1 balanced": dict(head="lbfgs", head_c=0.1, head_balanced=True),
-    "lbfgs C=1 balanced": dict(head="lbfgs", head_c=1.0, head_balanced=True),
+    "features: lbfgs C=1 balanced": dict(head="lbfgs", head_c=1.0, head_balanced=True),
+    "evidence: prior 1, C_z 1, C_x 1": dict(head="evidence", evidence_prior=1.0,
+                                           evidence_c=1.0, head_c=1.0, head_balanced=True),
+    "evidence: prior 1, C_z 0.1, C_x 0.1": dict(head="evidence", evidence_prior=1.0,
+                                               evidence_c=0.1, head_c=0.1, head_balanced=True),
+    "evidence: prior 1, C_z 0.1, C_x 0.01": dict(head="evidence", evidence_prior=1.0,
+                                                evidence_c=0.1, head_c=0.01,
+                                                head_balanced=True),
+    "evidence: prior 1, C_z 0.1, C_x 0.001": dict(head="evidence", evidence_prior=1.0,
+                                                 evidence_c=0.1, head_c=0.001,
+                                                 head_balanced=True),
+    "evidence: prior 2, C_z 0.1, C_x 0.001": dict(head="evidence", evidence_prior=2.0,
+                                                 evidence_c=0.1, head_c=0.001,
+                                                 head_balanced=True),
+    "evidence: prior 2, C_z 0.1, C_x 0.0001": dict(head="evidence", evidence_prior=2.0,
+                                                  evidence_c=0.1, head_c=0.0001,
+                                                  head_balanced=True),
 }
 
 
@@ -42,69 +58,85 @@ def validation_root(data: Path, category: str, dest: Path, seed: int = 0) -> str
     paths, labels = list_split(data, category, "train")
     dev, val = train_test_split(np.arange(len(paths)), test_size=0.25, stratify=labels,
                                 random_state=seed)
+    name = f"{category}_dev"
     for split, idx in (("train", dev), ("test", val)):
         for i in idx:
-            link = dest / f"{category}_dev" / split / CLASSES[labels[i]] / Path(paths[i]).name
+            link = dest / name / split / CLASSES[labels[i]] / Path(paths[i]).name
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(Path(paths[i]).resolve())
-    return f"{category}_dev"
+    return name
 
 
-def random_batches(root: Path, category: str, out: Path) -> None:
-    """Batches of a random ranking: Random's initial set needs only the pool listed."""
-    paths, _ = list_split(root, category, "train")
-    keys = [pool_key(p) for p in paths]
-    scores = np.random.default_rng(0).random(len(keys))
-    write_batches(out, split_batches(sort_scores(pd.DataFrame({"path": keys, "score": scores})),
-                                     5))
+def summarise(cycles: pd.DataFrame, first_labels: int) -> dict:
+    at = cycles.set_index("n_labels").auroc
+    return {"auroc_10": at.get(10, np.nan), "auroc_19": at.get(19, np.nan),
+            "defects_in_first_10": first_labels}
 
 
-def summarise(cycles: pd.DataFrame, epochs: pd.DataFrame) -> dict:
-    at19 = cycles[cycles.n_labels == 19]
-    loss = epochs.groupby("cycle").train_loss.last()
-    return {"first": cycles.auroc.iloc[0], "at_19": at19.auroc.iloc[0] if len(at19) else np.nan,
-            "last": cycles.auroc.iloc[-1], "gain_to_19": (at19.auroc.iloc[0] if len(at19)
-                                                            else np.nan) - cycles.auroc.iloc[0],
-            "balanced_first": cycles.balanced_accuracy.iloc[0],
-            "balanced_last": cycles.balanced_accuracy.iloc[-1],
-            "loss_median": loss.median(), "loss_max": loss.max()}
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per category, recipe and init: means over the seeds, and the seeds' spread at 19."""
+    by = frame.groupby(["category", "recipe", "init"], sort=True)
+    table = by[["scorer_auroc", "auroc_10", "auroc_19", "defects_in_first_10"]].mean()
+    table.insert(3, "sd_19", by.auroc_19.std())
+    table.insert(2, "gap_10", table.auroc_10 - table.scorer_auroc)
+    return table.round(3).reset_index()
+
+
+def write_tables(frame: pd.DataFrame, out: Path) -> None:
+    """The per-run CSV at `out`, the summary as Markdown beside it (docs/elpv.md)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    seeds = frame.seed.nunique()
+    title = (f"**Validation AUROC on each pool's validation part, mean over {seeds} seeds "
+             "(gap_10: the classifier at 10 labels less its scorer; sd_19: the seeds' "
+             "spread at 19 labels)**\n\n")
+    out.with_suffix(".md").write_text(title + summary(frame).to_markdown(index=False) + "\n")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the data root of the categories")
     parser.add_argument("--categories", nargs="+", required=True)
-    parser.add_argument("--profile", default="synthetic")
-    parser.add_argument("--pretrained", default="none",
-                        help="none, or a backbone state_dict (a path with {category} in it)")
-    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--profile", default="elpv_coldstart")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--cycles", type=int, default=31, help="cycles of one label each")
-    parser.add_argument("--queries", nargs="+", default=["least_confidence", "random"])
+    parser.add_argument("--inits", nargs="+", default=["random", "asal", "top"])
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
+    parser.add_argument("--out", type=Path, required=True, help="the per-run CSV")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="only write the Markdown summary of an existing --out CSV")
     args = parser.parse_args()
+    if args.tables_only:
+        write_tables(pd.read_csv(args.out), args.out)
+        return
     rows = []
     with tempfile.TemporaryDirectory(prefix="asal-recipe-") as tmp:
-        root = Path(tmp) / "data"
-        dev = {cat: validation_root(Path(args.data), cat, root) for cat in args.categories}
+        root, scored = Path(tmp) / "data", Path(tmp) / "scored"
         for cat in args.categories:
-            random_batches(root, dev[cat], Path(tmp) / "batches" / cat)
-        for cat, name, query, seed in itertools.product(args.categories, args.candidates,
-                                                        args.queries, args.seeds):
-            cfg = resolve(args.profile, category=dev[cat], data_root=str(root), init="random",
-                          runs_root=str(Path(tmp) / "runs" / name.replace(" ", "_")),
-                          batches_dir=str(Path(tmp) / "batches" / cat), seed=seed,
-                          query=query, cycles=args.cycles, image_size=args.image_size,
-                          pretrained=args.pretrained.format(category=cat),
-                          freeze_body=True, device="cpu", cpu_threads=1,
-                          **CANDIDATES[name])
-            result = run_active_learning(cfg, progress=False)
-            rows.append({"category": cat, "recipe": name, "query": query, "seed": seed,
-                         **summarise(result.cycles, result.epochs)})
-            print(rows[-1], flush=True)
-    table = pd.DataFrame(rows).groupby(["category", "recipe", "query"]).mean(numeric_only=True)
+            dev = validation_root(Path(args.data), cat, root)
+            base = dict(category=dev, data_root=str(root), device="cpu", cpu_threads=1,
+                        query="least_confidence", cycles=10)
+            scorer_auroc = {}
+            for seed in args.seeds:     # tie_seeds: seed k's scorer is part of replicate k
+                scoring = resolve(args.profile, runs_root=str(scored), seed=seed, **base)
+                scorer_auroc[seed] = fit_and_score(scoring, progress=False) \
+                    .metrics["test_image_auroc"]
+                make_batches(scoring)
+            for name, init, seed in itertools.product(args.candidates, args.inits, args.seeds):
+                runs = Path(tmp) / "runs" / f"{cat}-{len(rows)}"
+                shutil.copytree(scored, runs)
+                cfg = resolve(args.profile, runs_root=str(runs), init=init, seed=seed,
+                              **base, **CANDIDATES[name])
+                result = run_active_learning(cfg, progress=False)
+                first = int(result.cycles.n_anomalies.iloc[0])
+                rows.append({"category": cat, "recipe": name, "init": init, "seed": seed,
+                             "scorer_auroc": scorer_auroc[seed],
+                             **summarise(result.cycles, first)})
+                print(rows[-1], flush=True)
+                shutil.rmtree(runs)
+    frame = pd.DataFrame(rows)
+    write_tables(frame, args.out)
     with pd.option_context("display.width", 200, "display.max_columns", None):
-        print(table.drop(columns="seed").round(3))
+        print(summary(frame))
 
 
 if __name__ == "__main__":

@@ -27,19 +27,14 @@ def unlabeled_root(synth_root, tmp_path_factory) -> Path:
 
     import pandas as pd
 
-    from asal.data.folders import list_split
+    from asal.data.unlabeled_demo import unlabeled_copy
 
     root = tmp_path_factory.mktemp("own")
-    paths, labels = list_split(synth_root, "synth_washer", "train")
-    order = np.random.default_rng(0).permutation(len(paths))
-    rows = []
-    for name_index, i in enumerate(order):
-        name = f"part_{name_index:03d}.png"
-        dest = root / "own" / "train" / "unlabeled" / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(paths[i], dest)
-        rows.append((f"own/train/unlabeled/{name}", labels[i]))
-    pd.DataFrame(rows, columns=["path", "label"]).to_csv(root / "truth.csv", index=False)
+    shutil.copytree(synth_root / "synth_washer", root / "synth_washer")
+    truth = unlabeled_copy(root, "synth_washer", "own")
+    shutil.rmtree(root / "synth_washer")
+    pd.DataFrame({"path": list(truth), "label": list(truth.values())}).to_csv(
+        root / "truth.csv", index=False)
     return root
 
 

@@ -4,6 +4,7 @@ nothing already written changes."""
 import subprocess
 import sys
 import unicodedata
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from asal.data.images import load_split
 from asal.data.labels import read_labels
 from asal.errors import AsalError
 from asal.project import PROJECT_ROOT, shown
-from asal.stages.scores import import_scores
+from asal.stages.scores import run_scores
 
 CAT = "synth_tiles"
 
@@ -43,16 +44,16 @@ def scored(synth_root, pool_keys, tmp_path):
 
     def cfg(path):
         return resolve(category=CAT, data_root=str(synth_root), runs_root=str(tmp_path),
-                       image_size=32, scores_csv=str(path))
+                       image_size=32, scorer="csv", scores_csv=str(path))
 
-    import_scores(cfg(csv))
+    run_scores(cfg(csv))
     before = _snapshot(scores_dir(cfg(csv)))
 
     def attempt(text):
         bad = tmp_path / "bad.csv"
         bad.write_text(text)
         with pytest.raises(AsalError) as err:
-            import_scores(cfg(bad))
+            run_scores(cfg(bad))
         assert _snapshot(scores_dir(cfg(csv))) == before        # the finished run stays
         return str(err.value)
 
@@ -158,6 +159,19 @@ def test_waiting_for_labels_on_a_folder_that_is_no_run(tmp_path, capsys):
     assert "nowhere does not exist, so it is not an active-learning run folder" in err
 
 
+def test_version_and_the_command_groups(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"asal {version('asal')}\n"
+    script = Path(sys.executable).parent / "asal"      # the console script pip installed
+    out = subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout
+    users, _, maintainers = out.partition("commands that rebuild the project's own")
+    assert out.startswith("usage: asal ") and "  predict " in users and "  prepare-elpv" in users
+    assert "  write-reference" in maintainers and "write-reference" not in users
+
+
 def test_every_option_has_help_and_help_shows_defaults():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
@@ -185,7 +199,7 @@ def test_labeler_puts_names_into_html_as_text(tmp_path, unlabeled_root):
                   runs_root=str(tmp_path / "runs"), oracle="file")
     session = LabelSession(cfg)                 # no to_label.csv: nothing to label
     caption = session.caption()
-    assert "Nothing to label" in caption and "&lt;i&gt;own&lt;/i&gt;" in caption
+    assert "No run of 03 in" in caption and "&lt;i&gt;own&lt;/i&gt;" in caption
     assert "<i>" not in caption
     key = session.pool_keys[0]                  # one image asked for, and labeled
     session.items, session.labels, session.position = [key], {key: 0}, 1

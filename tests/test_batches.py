@@ -21,7 +21,7 @@ def test_scores_sort_as_numbers_high_to_low_ties_by_path():
     # As text, "9.1e-05" would come first; as numbers it is the lowest.
     assert ordered.path.tolist() == ["c/train/good/b.png", "c/train/good/d.png",
                                      "c/train/good/c.png", "c/train/good/a.png"]
-    assert ordered["rank"].tolist() == [0, 1, 2, 3]
+    assert ordered["rank"].tolist() == [1, 2, 3, 4]
 
 
 def test_write_then_read_round_trip_keeps_order(tmp_path):

@@ -81,7 +81,8 @@ def test_two_runs_of_one_folder_wait_for_each_other(synth_root, tmp_path):
         from asal.stages.active_learning.loop import run_active_learning
         cfg = resolve(category="synth_fabric", data_root={str(synth_root)!r},
                       runs_root={str(tmp_path)!r}, image_size=32, cycles=3, epochs=2,
-                      device="cpu", pretrained="none", freeze_body=False, init="random",
+                      device="cpu", pretrained="none", freeze_body=False, head="adam",
+                      init="random",
                       batches_dir={str(tmp_path / "batches")!r})
         result = run_active_learning(cfg, progress=False)
         print(result.cycles.auroc.iloc[-1], len(result.labeled))

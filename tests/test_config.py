@@ -109,11 +109,11 @@ def test_an_unknown_key_in_a_parent_profile_names_that_file(tmp_path):
 def test_tied_seeds_make_seed_k_a_whole_replicate(tmp_path):
     folder = _profiles(tmp_path, tied="extends: synthetic\ntie_seeds: true\n")
     cfg = resolve(str(folder / "tied.yaml"), category="synth_fabric", seed=3)
-    assert (cfg.seed, cfg.draem_seed, cfg.pretext_seed) == (3, 3, 3)
-    given = resolve(str(folder / "tied.yaml"), category="synth_fabric", seed=3, draem_seed=1)
-    assert (given.draem_seed, given.pretext_seed) == (1, 3)          # explicit wins
+    assert (cfg.seed, cfg.scorer_seed, cfg.pretext_seed) == (3, 3, 3)
+    given = resolve(str(folder / "tied.yaml"), category="synth_fabric", seed=3, scorer_seed=1)
+    assert (given.scorer_seed, given.pretext_seed) == (1, 3)          # explicit wins
     free = resolve("synthetic", category="synth_fabric", seed=3)
-    assert (free.draem_seed, free.pretext_seed) == (0, 0)
+    assert (free.scorer_seed, free.pretext_seed) == (0, 0)
 
 
 def test_a_fitted_head_without_a_frozen_body_is_refused_at_once():

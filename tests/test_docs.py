@@ -12,7 +12,7 @@ from asal.tools.reference import NOTEBOOK_PARAMETERS, stale
 
 
 def test_parameter_reference_and_parameters_cells_are_generated_from_the_schema():
-    assert stale() == [], "run `python -m asal write-reference`"
+    assert stale() == [], "run `asal write-reference`"
 
 
 @pytest.mark.parametrize("notebook", sorted(NOTEBOOK_PARAMETERS))
@@ -37,3 +37,8 @@ def test_the_documentation_site_builds_strictly(tmp_path):
     assert (tmp_path / "site" / "notebooks" / "03_active_learning" / "index.html").exists()
     results = (tmp_path / "site" / "results" / "index.html").read_text()
     assert "asal_rotation_mean" in results            # the generated table, included
+    # 05 on the site: the labeler as a picture and as static HTML, never a widget's repr
+    # or a scratch folder of the run that stored it
+    label = (tmp_path / "site" / "notebooks" / "05_label" / "index.html").read_text()
+    assert "labeler.png" in label and "VBox(" not in label and "HTML(value=" not in label
+    assert not re.search(r"/tmp/|asal-refresh|asal-tests|pytest-of", label)

@@ -1,4 +1,3 @@
-import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -6,10 +5,11 @@ import torch
 from asal.config.profiles import resolve
 from asal.data.textures import anomaly_source, load_source_folder
 from asal.errors import AsalError
-from asal.models.draem import Draem
-from asal.models.draem_training import FitSettings, fit, image_scores
-from asal.models.synthesis import blend, perlin_masks, synthesize
-from asal.stages.scores import import_scores, run_draem
+from asal.models.scorers import Fitting
+from asal.models.scorers.draem.network import Draem
+from asal.models.scorers.draem.scorer import DraemScorer, image_scores
+from asal.models.scorers.draem.synthesis import blend, perlin_masks, synthesize
+from asal.stages.scores import run_scores
 
 CPU = torch.device("cpu")
 
@@ -65,28 +65,12 @@ def test_networks_have_the_papers_size():
     assert recon.shape == (2, 3, 32, 32) and logits.shape == (2, 2, 32, 32)
 
 
-def test_resume_continues_at_the_right_epoch(tmp_path):
-    torch.manual_seed(0)
-    images = (torch.rand(12, 3, 32, 32) * 255).to(torch.uint8)
-    bank = anomaly_source(None, 32, 0, CPU, n_procedural=4)
-    settings = FitSettings(epochs=4, batch_size=4, lr=1e-3, recon_width=2, disc_width=2,
-                           checkpoint_every=2)
-    whole = fit(images, bank, settings, tmp_path / "whole", CPU)
-    part = fit(images, bank, settings, tmp_path / "part", CPU, stop_after=2)
-    assert len(part.history) == 2
-    resumed = fit(images, bank, settings, tmp_path / "part", CPU)
-    assert resumed.resumed_from == 2
-    assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4]
-    for (k, a), b in zip(whole.model.state_dict().items(), resumed.model.state_dict().values()):
-        assert torch.equal(a, b), k
-    assert whole.history == resumed.history
-
-
 @pytest.fixture(scope="module")
 def tiles_mixed(synth_root, tmp_path_factory):
     cfg = resolve(category="synth_tiles", data_root=str(synth_root),
-                  runs_root=str(tmp_path_factory.mktemp("runs")), train_on="mixed")
-    return run_draem(cfg, progress=False)
+                  runs_root=str(tmp_path_factory.mktemp("runs")), train_on="mixed",
+                  scorer="draem")
+    return run_scores(cfg, progress=False)
 
 
 def test_draem_detects_synthetic_defects(tiles_mixed):
@@ -103,8 +87,9 @@ def test_outputs_are_written(tiles_mixed):
     out = tiles_mixed.out_dir
     scores = pd.read_csv(out / "scores.csv")
     assert len(scores) == 160 and scores.path.str.startswith("synth_tiles/train/").all()
-    state = torch.load(out / "model.pt", weights_only=True)
-    assert any(k.startswith("discriminative.") for k in state)
+    saved = torch.load(out / "model.pt", weights_only=True)
+    assert saved["scorer"] == "draem" and saved["settings"]["draem_epochs"] == 25
+    assert any(k.startswith("discriminative.") for k in saved["state"]["network"])
     assert (out / "metrics.json").exists() and (out / "loss.csv").exists()
 
 
@@ -114,47 +99,29 @@ def test_scores_csv_from_another_detector(synth_root, tmp_path, tiles_mixed):
     csv = tmp_path / "theirs.csv"
     theirs.assign(score=-theirs.score).to_csv(csv, index=False)
     cfg = resolve(category="synth_tiles", data_root=str(synth_root),
-                  runs_root=str(tmp_path / "runs"), scores_csv=str(csv))
-    run = import_scores(cfg)
+                  runs_root=str(tmp_path / "runs"), scorer="csv", scores_csv=str(csv))
+    run = run_scores(cfg)
     assert run.metrics["pool_image_auroc"] == pytest.approx(
         1 - tiles_mixed.metrics["pool_image_auroc"])
     theirs.iloc[:-1].to_csv(csv, index=False)
     with pytest.raises(AsalError, match="no score for 1 pool images"):
-        import_scores(cfg)
+        run_scores(cfg.model_copy(update={"scorer_seed": 1}))
 
 
 def test_bad_input_is_named(tmp_path):
     bank = anomaly_source(None, 32, 0, CPU, n_procedural=2)
-    settings = FitSettings(epochs=1, batch_size=8, recon_width=2, disc_width=2)
+
+    def scorer():
+        return DraemScorer(draem_epochs=1, draem_batch_size=8, draem_lr=1e-3,
+                           draem_recon_width=2, draem_disc_width=2, draem_score_filter=3,
+                           anomaly_source_dir=None, draem_checkpoint_every=1,
+                           anomaly_source=bank)
+
     few = torch.zeros(3, 3, 32, 32, dtype=torch.uint8)
     with pytest.raises(AsalError, match="at least draem_batch_size=8"):
-        fit(few, bank, settings, tmp_path, CPU)
-    with pytest.raises(AsalError, match="no images"):
-        fit(few[:0], bank, settings, tmp_path, CPU)
+        scorer().fit(few, Fitting(workdir=tmp_path))
     with pytest.raises(AsalError, match="multiple of 32"):
-        fit(torch.zeros(8, 3, 48, 48, dtype=torch.uint8), bank, settings, tmp_path, CPU)
+        scorer().fit(torch.zeros(8, 3, 48, 48, dtype=torch.uint8), Fitting(workdir=tmp_path))
     (tmp_path / "empty").mkdir()
     with pytest.raises(AsalError, match="holds no images"):
         load_source_folder(tmp_path / "empty", 32)
-
-
-def test_two_draem_seeds_leave_two_score_folders(synth_root, tmp_path):
-    """DRAEM's seed is in the path of its scores: another seed never writes over one."""
-    from asal.config.layout import scores_dir
-    from asal.stages.scores import run_scores
-
-    def cfg(seed):
-        return resolve(category="synth_tiles", data_root=str(synth_root),
-                       runs_root=str(tmp_path), draem_seed=seed, draem_epochs=1,
-                       draem_recon_width=2, draem_disc_width=2, image_size=32,
-                       draem_score_filter=3)
-
-    first = run_scores(cfg(0), progress=False)
-    before = {p.name: p.read_bytes() for p in scores_dir(cfg(0)).iterdir()}
-    second = run_scores(cfg(1), progress=False)
-    assert scores_dir(cfg(0)).name == "seed0" and scores_dir(cfg(1)).name == "seed1"
-    assert {p.name: p.read_bytes() for p in scores_dir(cfg(0)).iterdir()} == before
-    assert not np.array_equal(first.pool_scores, second.pool_scores)
-    with pytest.raises(AsalError, match="made with draem_epochs=1, and this one asks for "
-                                        "draem_epochs=2"):
-        run_scores(cfg(0).model_copy(update={"draem_epochs": 2}), progress=False)

@@ -9,7 +9,8 @@ from asal.models.strategies import INIT_NAMES
 from asal.project import PROJECT_ROOT
 from asal.result_figures import (figure_captions, plot_comparison, plot_defects,
                                  plot_learning_curves, plot_mean_curve)
-from asal.stages.results import build_tables, gather
+from asal.stages.gathered import gather
+from asal.stages.results import build_tables
 
 matplotlib.use("Agg")
 
@@ -53,7 +54,7 @@ def test_an_init_has_the_same_colour_in_every_figure(coldstart):
 
 
 def test_captions_say_over_what_the_bands_are():
-    c = figure_captions(5, 3, 19, True)
+    c = figure_captions(5, 3, 19, True, "ensemble")
     assert "over 5 seeds" in c["learning_curves"] and "ceiling" in c["learning_curves"]
     assert "over the categories" in c["mean_learning_curve"]
     assert "'mean', over the 3 categories" in c["comparison_auroc"]

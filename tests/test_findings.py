@@ -24,13 +24,14 @@ def test_a_difference_is_named_only_where_holm_says_so():
 
 def test_the_sentences_follow_the_tables():
     comparison = pd.DataFrame({"category": ["a", "mean"], "asal_mean": [0.7, 0.7],
-                               "random_mean": [0.6, 0.6], "DRAEM_mixed": [0.9, 0.9]})
+                               "random_mean": [0.6, 0.6], "ensemble_mixed": [0.9, 0.9]})
     learned = pd.DataFrame({"init": ["asal", "random"], "gain_mean": [0.02, 0.06],
                             "runs": [5, 5]})
     said = findings({"inits_vs_random": _vs(0.8, 0.01), "comparison_auroc": comparison,
-                     "learning": learned}, budget=19)
+                     "learning": learned}, budget=19, scorer="ensemble")
     assert said[0].startswith("Test AUROC at 19 labels:")
-    assert any("DRAEM's own test AUROC (mixed pool, 0.900) is above" in s for s in said)
+    assert any("The test AUROC of ensemble, the scorer that ranked the pool, with no label "
+               "(0.900), is above" in s for s in said)
     assert any("ASAL's initial set holds 3.0 defects on average, Random's 1.5" in s
                for s in said)
     assert "+0.040 on average over the 10 runs" in learning(learned)

@@ -1,7 +1,13 @@
 """The house stays arranged by layer: the longest chain of imports between the project's
-modules, notebooks and benchmarks is at most 7 modules, no module is over 300 lines and
+modules, notebooks and benchmarks is at most 10 modules, no module is over 300 lines and
 no function over 60. Imports for type checkers only (`if TYPE_CHECKING:`) do not run and
-are not counted."""
+are not counted.
+
+The longest chain runs down the layers once: the command line, a tool, a stage, the stage
+that loads a scorer from its folder, the scorer registry, a scorer, the training loop, the
+file writes, the errors (docs/development.md). It was 7 before the scorers had a registry
+and DRAEM a training loop of its own; a chain longer than 10 means a layer is imported
+sideways."""
 
 import ast
 import json
@@ -9,7 +15,7 @@ from functools import cache
 
 from asal.project import PROJECT_ROOT
 
-LEVELS, MODULE_LINES, FUNCTION_LINES = 7, 300, 60
+LEVELS, MODULE_LINES, FUNCTION_LINES = 10, 300, 60
 
 
 def _modules() -> dict[str, str]:

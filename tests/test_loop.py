@@ -10,13 +10,13 @@ from asal.config.profiles import resolve
 from asal.data.batchfiles import read_batches
 from asal.data.folders import list_split, pool_key
 from asal.errors import AsalError
-from asal.models.classifier import build_resnet18
+from asal.models.resnet import build_resnet18
 from asal.models.strategies import initial_selection
 from asal.stages.active_learning.loop import run_active_learning
 from asal.stages.active_learning.protocols import query_probabilities
 from asal.stages.batches import make_batches
 from asal.stages.pretext import run_pretext
-from asal.stages.scores import import_scores
+from asal.stages.scores import run_scores
 
 CAT = "synth_fabric"
 
@@ -35,11 +35,11 @@ def separating_run(synth_root, tmp_path_factory):
     def cfg(**kw):
         base = dict(category=CAT, data_root=str(synth_root), runs_root=str(runs),
                     image_size=32, cycles=3, epochs=2, device="cpu", pretrained="none",
-                    freeze_body=False,
-                    batches_dir=str(runs / "synthetic" / CAT / "batches" / "seed0"))
+                    freeze_body=False, head="adam", scorer="csv", scores_csv=str(csv),
+                    batches_dir=str(runs / "synthetic" / CAT / "batches" / "csv" / "seed0"))
         return resolve(**{**base, **kw})
 
-    import_scores(cfg(scores_csv=str(csv)))
+    run_scores(cfg())
     make_batches(cfg(batches_dir=None))
     return cfg
 

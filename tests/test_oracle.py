@@ -12,7 +12,7 @@ from asal.data.labels import (LABEL_OF, TO_LABEL_CSV, read_labels, read_to_label
 from asal.errors import AsalError
 from asal.stages.active_learning.loop import run_active_learning
 from asal.stages.batches import make_batches
-from asal.stages.scores import import_scores
+from asal.stages.scores import run_scores
 
 CAT = "synth_washer"
 OUTPUTS = ("metrics_epoch.csv", "metrics_cycle.csv", "labeled.txt")
@@ -32,15 +32,16 @@ def make_cfg(synth_root, truth, tmp_path_factory):
     scores = pd.DataFrame({"path": list(truth),
                            "score": np.array(list(truth.values())) + rng.normal(0, .5, len(truth))})
     scores.to_csv(shared / "scores.csv", index=False)
-    batches = shared / "synthetic" / CAT / "batches" / "seed0"
+    batches = shared / "synthetic" / CAT / "batches" / "csv" / "seed0"
 
     def cfg(runs, **kw):
         base = dict(category=CAT, data_root=str(synth_root), runs_root=str(runs),
                     image_size=32, cycles=4, epochs=2, device="cpu", pretrained="none",
-                    freeze_body=False, batches_dir=str(batches))
+                    freeze_body=False, head="adam", batches_dir=str(batches), scorer="csv",
+                    scores_csv=str(shared / "scores.csv"))
         return resolve(**{**base, **kw})
 
-    import_scores(cfg(shared, scores_csv=str(shared / "scores.csv")))
+    run_scores(cfg(shared))
     make_batches(cfg(shared, batches_dir=None))
     return cfg
 
@@ -163,7 +164,8 @@ def test_set_labels_keeps_order_and_changes_in_place(tmp_path, truth):
 
 def test_folders_oracle_refuses_an_unlabeled_pool(unlabeled_root, tmp_path):
     cfg = resolve(category="own", data_root=str(unlabeled_root), runs_root=str(tmp_path),
-                  image_size=32, device="cpu", pretrained="none", freeze_body=False)
+                  image_size=32, device="cpu", pretrained="none", freeze_body=False,
+                  head="adam")
     from asal.data.images import load_split
     from asal.stages.active_learning.asking import known_labels
     pool = load_split(unlabeled_root, "own", "train", 32)

@@ -12,10 +12,10 @@ from asal.data.images import load_split
 from asal.data.synthetic import make_synthetic
 from asal.data.textures import anomaly_source
 from asal.errors import AsalError
-from asal.models.classifier import build_resnet18
 from asal.models.networks import Normalizer
 from asal.models.pretext import (CHECKPOINT, PretextSettings, build_network,
                                  representation_quality, rotation_losses, rotations, train)
+from asal.models.resnet import build_resnet18
 from asal.stages.active_learning.pretext_inputs import initial_weights
 from asal.stages.pretext import run_pretext
 
@@ -31,7 +31,7 @@ def tiny(tmp_path_factory):
     def cfg(runs, **kw):
         base = dict(category=CAT, data_root=str(data), runs_root=str(runs), image_size=32,
                     synthesis_epochs=2, rotation_epochs=1, pretext_batch_size=8,
-                    device="cpu", cpu_threads=1)
+                    device="cpu", cpu_threads=1, pretrained="self_supervised", head="adam")
         return resolve(**{**base, **kw})
     return cfg
 

@@ -24,11 +24,12 @@ def test_a_papermill_run_of_01_prints_its_progress_on_stderr(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "papermill", "--engine", "asal", "--no-progress-bar", "-k",
          "python3", str(PROJECT_ROOT / "notebooks" / "01_scores.ipynb"),
-         str(tmp_path / "01.ipynb"), "-p", "draem_epochs", "2", "-p", "image_size", "32",
+         str(tmp_path / "01.ipynb"), "-p", "scorer", "draem", "-p", "draem_epochs", "2",
+         "-p", "image_size", "32",
          "-p", "data_root", str(tmp_path / "data"), "-p", "runs_root", str(tmp_path / "runs")],
         capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "DRAEM synth_fabric (mixed): epoch 2/2" in run.stderr and "so far" in run.stderr
+    assert "draem synth_fabric (mixed): epoch 2/2" in run.stderr and "so far" in run.stderr
     assert "left" in run.stderr.split("epoch 1/2")[1].splitlines()[0]
     assert "without encryption" not in run.stderr
     assert "epoch 2/2" not in run.stdout

@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import norm
 
 from asal.__main__ import main
-from asal.config.layout import DRAEM_SPREAD as SPREAD_FILE
+from asal.config.layout import SCORER_SPREAD as SPREAD_FILE
 from asal.errors import AsalError
 from asal.models.tolerance import Verdict, require, tolerance, z_value
 from asal.tools.checks import LoopReference
@@ -38,7 +38,7 @@ def _tables(shift: dict | None = None):
     comp = pd.DataFrame({"category": ["a", "b", "mean"],
                          "asal_mean": [0.70, 0.60, 0.65], "asal_std": [0.05, 0.07, 0.05],
                          "random_mean": [0.55, 0.50, 0.525], "random_std": [0.06, 0.04, 0.04],
-                         "DRAEM_mixed": [0.90, 0.80, 0.85], "DRAEM_normal": [0.85, 0.95, 0.9]})
+                         "draem_mixed": [0.90, 0.80, 0.85], "draem_normal": [0.85, 0.95, 0.9]})
     aubc = comp[["category", "asal_mean", "asal_std", "random_mean", "random_std"]].copy()
     initial = pd.DataFrame({"category": ["a", "a", "b", "b"],
                             "init": ["asal", "random"] * 2, "mean": [2.0, 1.0, 3.0, 0.67],
@@ -62,7 +62,8 @@ def experiment(tmp_path):
     """Committed tables, and a DRAEM seed spread with sd 0.02 per (category, train_on)."""
     runs = tmp_path / "runs"
     (runs / "toy").mkdir(parents=True)
-    rows = [{"category": c, "train_on": t, "seed": s, "test_image_auroc": v + d}
+    rows = [{"category": c, "scorer": "draem", "train_on": t, "scorer_seed": s,
+             "test_image_auroc": v + d}
             for c, v in (("a", 0.9), ("b", 0.8)) for t in ("mixed", "normal")
             for s, d in enumerate((-0.02, 0.0, 0.02))]
     pd.DataFrame(rows).to_csv(runs / "toy" / SPREAD_FILE, index=False)
@@ -75,7 +76,7 @@ def test_identical_tables_reproduce(experiment):
     _write(root / "rebuilt" / "toy", _tables())
     table, ok = check_reproduction(root / "rebuilt" / "toy", root / "committed", runs)
     assert ok and (table.verdict == "ok").all()
-    # 2 tables x 3 rows x 2 inits, 3 rows x 2 DRAEM columns, and random's initial defects
+    # 2 tables x 3 rows x 2 inits, 3 rows x 2 scorer columns, and random's initial defects
     # (mean, min, max) in 2 categories, compared exactly
     assert len(table) == 2 * 3 * 2 + 3 * 2 + 2 * 3
     assert (table.tolerance == "exact").sum() == 6
@@ -100,16 +101,16 @@ def test_a_move_inside_the_tolerance_passes(experiment):
     assert check_reproduction(root / "rebuilt" / "toy", root / "committed", runs)[1]
 
 
-def test_draem_cells_use_the_recorded_seed_spread(experiment):
+def test_scorer_cells_use_the_recorded_seed_spread(experiment):
     root, runs = experiment
     sd = np.std([-0.02, 0.0, 0.02], ddof=1)
     table, _ = check_reproduction(root / "committed", root / "committed", runs, exp="toy")
     tol = table.set_index("cell").tolerance
     m = 18                                  # trained cells checked together
-    assert tol["comparison_auroc[a, DRAEM_mixed]"] == pytest.approx(
+    assert tol["comparison_auroc[a, draem_mixed]"] == pytest.approx(
         z_value(m) * sd * math.sqrt(2), abs=1e-4)
     # the mean row averages 2 categories: a tighter tolerance
-    assert tol["comparison_auroc[mean, DRAEM_mixed]"] == pytest.approx(
+    assert tol["comparison_auroc[mean, draem_mixed]"] == pytest.approx(
         z_value(m) * sd * math.sqrt(2 / 2), abs=1e-4)
 
 
@@ -131,6 +132,28 @@ def test_the_command_exits_non_zero_and_names_the_cell(experiment, capsys, monke
     assert "23 of 24 cells reproduced; 1 differ" in out
     with pytest.raises(SystemExit):
         main(["check-reproduction", "--nonsense"])
+
+
+def test_a_cell_whose_tolerance_is_wider_than_the_ceiling_fails_with_the_reason(tmp_path):
+    """A made-up spread too large to say anything: sd 0.2 per category, 3 seeds. Its
+    derived tolerance is above the ceiling of 0.10, so even an unchanged table fails."""
+    comp = pd.DataFrame({"category": ["a", "b", "mean"],
+                         "asal_mean": [0.70, 0.60, 0.65], "asal_std": [0.2, 0.2, 0.05],
+                         "random_mean": [0.55, 0.50, 0.525], "random_std": [0.2, 0.2, 0.04]})
+    tables = {"comparison_auroc": comp,
+              "aubc_auroc": comp.assign(asal_std=0.01, random_std=0.01),
+              "initial_anomalies": _tables()["initial_anomalies"]}
+    _write(tmp_path / "committed", tables)
+    _write(tmp_path / "rebuilt" / "toy", tables)
+    table, ok = check_reproduction(tmp_path / "rebuilt" / "toy", tmp_path / "committed",
+                                   tmp_path / "runs")
+    wide = table[table.cell.str.startswith("comparison_auroc")]
+    assert not ok and (wide.verdict == "TOO WIDE").all()
+    assert (table[table.cell.str.startswith("aubc_auroc")].verdict == "ok").all()
+    verdict = Verdict("x", 0.7, 0.7, tolerance=0.2, ceiling=0.1)
+    assert not verdict.ok and verdict.why == ("its seed spread gives a tolerance of 0.200, "
+                                              "above the ceiling of 0.10: too large for a "
+                                              "rebuild to say anything")
 
 
 def test_missing_rebuilt_tables_say_what_to_run(tmp_path):
@@ -159,11 +182,11 @@ def test_a_committed_run_with_other_parameters_is_not_compared(tmp_path):
 
     from asal.config.layout import al_dir, scores_dir
     from asal.config.profiles import resolve
-    from asal.tools.checks import draem_reference, loop_reference
+    from asal.tools.checks import loop_reference, scorer_reference
 
-    cfg = resolve(category="synth_fabric", runs_root=str(tmp_path))
+    cfg = resolve(category="synth_fabric", runs_root=str(tmp_path), scorer="draem")
     assert "no committed run" in loop_reference(cfg).why_not
-    assert "no committed run" in draem_reference(cfg).why_not
+    assert "no committed run" in scorer_reference(cfg).why_not
     out = al_dir(cfg)
     out.mkdir(parents=True)
     (out / "config.json").write_text(json.dumps({**cfg.record(), "epochs": cfg.epochs + 1}))
@@ -173,9 +196,9 @@ def test_a_committed_run_with_other_parameters_is_not_compared(tmp_path):
     scores.mkdir(parents=True)
     (scores / "metrics.json").write_text("{}")
     (scores / "config.json").write_text(json.dumps({**cfg.record(), "draem_lr": 1.0}))
-    assert draem_reference(cfg).why_not == "the committed run used another draem_lr"
+    assert scorer_reference(cfg).why_not == "the committed run used another draem_lr"
     (scores / "config.json").write_text(json.dumps(cfg.record()))
-    assert "no seed spread recorded" in draem_reference(cfg).why_not
+    assert "no seed spread recorded" in scorer_reference(cfg).why_not
 
 
 @pytest.mark.parametrize("exp, cells", [

@@ -49,7 +49,6 @@ def test_queries_pick_the_most_uncertain():
 
 # ----------------------------------------------------------- the cold-start baselines
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from asal.models.strategies import PoolViews  # noqa: E402

@@ -23,7 +23,7 @@ def own_cfg(root, runs, **kw):
     base = dict(category="own", data_root=str(root), runs_root=str(runs), image_size=32,
                 device="cpu", draem_epochs=1, draem_recon_width=4, draem_disc_width=4,
                 draem_score_filter=3, cycles=3, epochs=2, pretrained="none",
-                freeze_body=False, oracle="file")
+                freeze_body=False, head="adam", oracle="file")
     return resolve(**{**base, **kw})
 
 
@@ -127,7 +127,7 @@ def test_the_notebooks_stop_and_continue_on_labels(unlabeled_root, tmp_path):
     make_batches(cfg)
     params = dict(category="own", data_root=str(unlabeled_root), runs_root=str(tmp_path),
                   image_size=32, device="cpu", cycles=3, epochs=2, pretrained="none",
-                  freeze_body=False, oracle="file")
+                  freeze_body=False, head="adam", oracle="file")
 
     def notebook(name, **kw):
         out = tmp_path / f"{name}-{len(list(tmp_path.glob('*.ipynb')))}.ipynb"

@@ -3,8 +3,8 @@
     runs/<exp>/profile.yaml                     what the workflow's jobs ran with
     runs/<exp>/.workflow.json                   which workflow runs over runs/<exp>/ now
     runs/<exp>/<cat>/pretext/<task>/seed<p>/    stage 00 (p: pretext_seed)
-    runs/<exp>/<cat>/scores/<train_on>/seed<d>/ stage 01 (d: draem_seed)
-    runs/<exp>/<cat>/batches/seed<d>/           stage 02, from scores/mixed/seed<d>/
+    runs/<exp>/<cat>/scores/<scorer>/<train_on>/seed<d>/   stage 01 (d: scorer_seed)
+    runs/<exp>/<cat>/batches/<scorer>/seed<d>/  stage 02, from scores/<scorer>/mixed/seed<d>/
     runs/<exp>/<cat>/al/<init>/<query>/seed<s>/ stage 03 (s: seed)
     runs/<exp>/<cat>/ceiling/seed<s>/           03's network trained on every pool label
     runs/<exp>/<cat>/labels.csv                 a person's labels (oracle: file)
@@ -35,9 +35,10 @@ METRICS_JSON = "metrics.json"        # stages 00 and 01: what the result measure
 BACKBONE = "backbone.pt"             # stage 00: what `pretrained: self_supervised` loads
 ROTATION_SCORES = "rotation_scores.csv"   # stage 00, rotation: PT4AL's ranking
 SCORES_CSV = "scores.csv"            # stage 01: the pool's anomaly scores
+TEST_SCORES_CSV = "test_scores.csv"  # stage 01: the test split's
 METRICS_CYCLE = "metrics_cycle.csv"  # stage 03
-MODEL = "model.pt"                   # stage 01's DRAEM; 03's and the ceiling's classifier
-DRAEM_SPREAD = "draem_seed_spread.csv"
+MODEL = "model.pt"                   # stage 01's scorer; 03's and the ceiling's classifier
+SCORER_SPREAD = "scorer_seed_spread.csv"
 PRETEXT_SPREAD = "pretext_seed_spread.csv"
 
 
@@ -58,11 +59,12 @@ class RunLayout:
     def pretext(self, cat, task, pretext_seed) -> Path:
         return self.category(cat) / "pretext" / str(task) / f"seed{pretext_seed}"
 
-    def scores(self, cat, train_on, draem_seed) -> Path:
-        return self.category(cat) / "scores" / str(train_on) / f"seed{draem_seed}"
+    def scores(self, cat, scorer, train_on, scorer_seed) -> Path:
+        return self.category(cat) / "scores" / str(scorer) / str(train_on) / \
+            f"seed{scorer_seed}"
 
-    def batches(self, cat, draem_seed) -> Path:
-        return self.category(cat) / "batches" / f"seed{draem_seed}"
+    def batches(self, cat, scorer, scorer_seed) -> Path:
+        return self.category(cat) / "batches" / str(scorer) / f"seed{scorer_seed}"
 
     def al(self, cat, init, query, seed) -> Path:
         return self.category(cat) / "al" / str(init) / str(query) / f"seed{seed}"
@@ -86,8 +88,8 @@ class RunLayout:
         return self.runs / WORKFLOW_HOLDER
 
     @property
-    def draem_spread(self) -> Path:
-        return self.runs / DRAEM_SPREAD
+    def scorer_spread(self) -> Path:
+        return self.runs / SCORER_SPREAD
 
     @property
     def pretext_spread(self) -> Path:
@@ -108,17 +110,18 @@ class RunLayout:
             if (m := re.fullmatch(r"seed(\d+)", folder.name)) and folder.is_dir():
                 yield folder.parts[-4], folder.parts[-2], int(m.group(1)), folder
 
-    def ranking_folders(self) -> dict[str, Path]:
-        """The batches each category's runs use, by category (its lowest DRAEM seed)."""
+    def ranking_folders(self, scorer: str) -> dict[str, Path]:
+        """The batches of `scorer` each category's runs use, by category (its lowest scorer
+        seed)."""
         found = {}
-        for folder in sorted(self.runs.glob("*/batches/seed*"), key=_seed_order):
-            found.setdefault(folder.parts[-3], folder)
+        for folder in sorted(self.runs.glob(f"*/batches/{scorer}/seed*"), key=_seed_order):
+            found.setdefault(folder.parts[-4], folder)
         return found
 
 
 def _seed_order(folder: Path):
     m = re.fullmatch(r"seed(\d+)", folder.name)
-    return (folder.parts[-3], int(m.group(1)) if m else -1)
+    return (folder.parts[-4], int(m.group(1)) if m else -1)
 
 
 # ------------------------------------------------------------- a run's own folders
@@ -135,19 +138,21 @@ def pretext_dir(cfg: Params, task: str | None = None) -> Path:
                                      cfg.pretext_seed)
 
 
-def scores_dir(cfg: Params, train_on: str | None = None) -> Path:
-    return RunLayout.of(cfg).scores(_need_category(cfg), train_on or cfg.train_on,
-                                    cfg.draem_seed)
+def scores_dir(cfg: Params, train_on: str | None = None, scorer: str | None = None) -> Path:
+    """The folder of the run's scorer (or another one) on its train_on (or another)."""
+    return RunLayout.of(cfg).scores(_need_category(cfg), scorer or cfg.scorer,
+                                    train_on or cfg.train_on, cfg.scorer_seed)
 
 
-def batches_dir(cfg: Params) -> Path:
-    """The batches 02 writes for this run's DRAEM seed."""
-    return RunLayout.of(cfg).batches(_need_category(cfg), cfg.draem_seed)
+def batches_dir(cfg: Params, scorer: str | None = None) -> Path:
+    """The batches 02 writes from the scores of the run's scorer (or another one)."""
+    return RunLayout.of(cfg).batches(_need_category(cfg), scorer or cfg.scorer,
+                                     cfg.scorer_seed)
 
 
-def ranking_detector(cfg: Params) -> Path | None:
-    """The folder of the DRAEM run whose scores ranked the pool 03 reads, if its model is
-    on disk; None where the ranking came from elsewhere (batches_dir, a scores CSV)."""
+def ranking_scorer(cfg: Params) -> Path | None:
+    """The scores folder of the scorer that ranked the pool 03 reads, if its model.pt is on
+    disk; None where the ranking came from elsewhere (batches_dir)."""
     folder = scores_dir(cfg, "mixed")
     if cfg.batches_dir is not None or not (folder / MODEL).is_file():
         return None
@@ -174,3 +179,16 @@ def labels_path(cfg: Params) -> Path:
 
 def figures_dir(cfg: Params) -> Path:
     return RunLayout.of(cfg).figures
+
+
+def shown_in_runs(cfg: Params, path) -> str:
+    """A path under the runs root as a person reads it, runs/<exp>/...; any other path as
+    asal.project.shown gives it. A stored notebook then names no machine's folder, the
+    scratch folder of the tests or of a refresh included."""
+    from asal.project import shown
+
+    root = Path(cfg.runs_root)
+    try:
+        return (Path(root.name) / Path(path).relative_to(root)).as_posix()
+    except ValueError:
+        return shown(path)

@@ -106,7 +106,7 @@ def _merge(path: Path, explicit: dict) -> dict:
             values[key] = os.environ[env]
     values.update(explicit)
     if values.get("tie_seeds"):         # seed k is a whole replicate
-        for key in ("draem_seed", "pretext_seed"):
+        for key in ("scorer_seed", "pretext_seed"):
             if key not in explicit:
                 values[key] = values.get("seed", FIELDS["seed"].default)
     if values.get("exp") is None:

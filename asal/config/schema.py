@@ -10,9 +10,10 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from asal.categories import GRAYSCALE_CATEGORIES
-from asal.config.sections import (PRETRAINED_KEYWORDS, Batches, Draem, Images, Loop, Pretext,
-                                  Results, Where, Workflow)
-from asal.models.strategies import NEEDS_ROTATION
+from asal.config.sections import (PRETRAINED_KEYWORDS, Batches, Images, Learning, Pretext,
+                                  Results, Scoring, Where, Workflow)
+from asal.models.scorer_names import identity_parameters
+from asal.models.strategies import INITS
 from asal.project import shown
 
 # Parameters that hold paths: resolved from the project folder, recorded relative to it.
@@ -20,17 +21,29 @@ PATH_KEYS = ("data_root", "runs_root", "figures_root", "anomaly_source_dir", "sc
              "batches_dir", "rankings_dir", "labels_csv", "mvtec_src")
 
 
-class Params(Where, Images, Draem, Pretext, Batches, Loop, Results, Workflow):
+class Params(Where, Images, Scoring, Pretext, Batches, Learning, Results, Workflow):
     """One resolved set of parameters; read as attributes (`cfg.image_size`)."""
 
     profile: str = Field("synthetic", description="the profile the values came from")
 
     @model_validator(mode="after")
     def _a_fitted_head_needs_a_frozen_body(self):
-        if self.head == "lbfgs" and not (self.freeze_body and self.protocol == "clean"):
-            raise ValueError("head lbfgs fits a logistic regression on a frozen body's "
-                             "features; set freeze_body to true and protocol to clean, or "
-                             "head to adam")
+        if self.head != "adam" and not (self.freeze_body and self.protocol == "clean"):
+            raise ValueError(f"head {self.head} fits a logistic regression on a frozen "
+                             "body's features; set freeze_body to true and protocol to "
+                             "clean, or head to adam")
+        return self
+
+    @model_validator(mode="after")
+    def _scorers_have_what_they_need(self):
+        if self.scorer == "csv" and not self.scores_csv:
+            raise ValueError("scorer csv reads another detector's scores; set scores_csv to "
+                             "the CSV's path")
+        if self.scores_csv and "csv" not in (self.scorer, *self.ensemble, *self.scorers):
+            raise ValueError("scores_csv is read by the csv scorer only; set scorer to csv "
+                             "to rank the pool by it")
+        if "ensemble" in self.ensemble:
+            raise ValueError("the ensemble cannot hold itself; list other scorers in ensemble")
         return self
 
     @property
@@ -51,17 +64,22 @@ class Params(Where, Images, Draem, Pretext, Batches, Loop, Results, Workflow):
         return [(i, self.queries[0]) for i in self.inits] + \
             [(i, q) for q in self.queries[1:] for i in others]
 
-    def draem_seed_of(self, seed: int) -> int:
-        """The DRAEM seed of the run with classifier seed `seed` (itself with tie_seeds)."""
-        return seed if self.tie_seeds else self.draem_seed
+    def scorer_seed_of(self, seed: int) -> int:
+        """The scorer seed of the run with classifier seed `seed` (itself with tie_seeds)."""
+        return seed if self.tie_seeds else self.scorer_seed
 
     def pretext_seed_of(self, seed: int) -> int:
         return seed if self.tie_seeds else self.pretext_seed
 
     @property
-    def draem_seeds(self) -> list[int]:
-        """Every DRAEM seed the experiment's runs use."""
-        return sorted({self.draem_seed_of(s) for s in self.seeds})
+    def scorer_seeds(self) -> list[int]:
+        """Every scorer seed the experiment's runs use."""
+        return sorted({self.scorer_seed_of(s) for s in self.seeds})
+
+    @property
+    def compared_scorer_seeds(self) -> list[int]:
+        """The scorer seeds the compared scorers (scorers) are fitted with."""
+        return self.scorer_seeds[:self.compared_seeds]
 
     @property
     def pretext_seeds(self) -> list[int]:
@@ -71,7 +89,7 @@ class Params(Where, Images, Draem, Pretext, Batches, Loop, Results, Workflow):
         """The pretext networks a run of 03 needs: the one its classifier starts from, and
         the rotation network whose losses rank the pool for pt4al and asal_rotation."""
         tasks = {self.pretext_task} if self.uses_pretext_network else set()
-        if (init or self.init) in NEEDS_ROTATION:
+        if "rotation" in INITS[init or self.init].needs:
             tasks.add("rotation")
         return sorted(tasks)
 
@@ -83,12 +101,17 @@ class Params(Where, Images, Draem, Pretext, Batches, Loop, Results, Workflow):
                 values[key] = shown(values[key])
         if values["pretrained"] not in PRETRAINED_KEYWORDS:
             values["pretrained"] = shown(values["pretrained"])
+        if values["scorer_body"] != "none":
+            values["scorer_body"] = shown(values["scorer_body"])
         return values
 
     def identity(self, stage: str) -> dict:
-        """The values of the parameters that decide a stage's numbers (IDENTITY)."""
+        """The values of the parameters that decide a stage's numbers (IDENTITY); those of
+        the scores, the scorer's own parameters included."""
         values = self.record()
-        return {k: values[k] for k in IDENTITY[stage]}
+        names = IDENTITY[stage] + (identity_parameters(self.scorer, self.ensemble)
+                                   if stage == "scores" else ())
+        return {k: values[k] for k in names}
 
     def first_difference(self, made: dict, stage: str) -> str | None:
         """The first parameter of IDENTITY[stage] whose value `made` records otherwise; a
@@ -97,26 +120,26 @@ class Params(Where, Images, Draem, Pretext, Batches, Loop, Results, Workflow):
                      if made.get(k, Params.model_fields[k].default) != v), None)
 
 
-SECTIONS = (Where, Images, Draem, Pretext, Batches, Loop, Results, Workflow)
+SECTIONS = (Where, Images, Scoring, Pretext, Batches, Learning, Results, Workflow)
 # Parameters that decide a stage's numbers: a folder holding a result made with other
 # values is refused (never written over). `cycles` is not among them: more cycles
 # continue a run.
 IDENTITY = {
-    "scores": ("category", "train_on", "draem_seed", "image_size", "draem_epochs",
-               "draem_batch_size", "draem_lr", "draem_recon_width", "draem_disc_width",
-               "draem_score_filter", "anomaly_source_dir", "scores_csv"),
+    "scores": ("category", "scorer", "train_on", "scorer_seed", "image_size"),
     "pretext": ("category", "pretext_task", "pretext_seed", "image_size", "grayscale",
                 "synthesis_epochs", "rotation_epochs", "pretext_batch_size", "pretext_lr",
                 "normalize_mean", "normalize_std", "anomaly_source_dir"),
     "al": ("category", "image_size", "grayscale", "init", "per_batch", "n_batches", "query",
            "query_size", "query_batch", "epochs", "batch_size", "lr", "freeze_body", "head",
-           "head_c", "head_balanced", "weight_decay",
+           "head_c", "head_balanced", "evidence_prior", "evidence_c", "weight_decay",
            "pretrained", "pretext_task", "synthesis_epochs", "rotation_epochs",
-           "pretext_batch_size", "pretext_lr", "pretext_seed", "draem_seed", "protocol",
-           "reinit_each_cycle", "eval_every_epoch", "normalize_mean", "normalize_std",
-           "seed", "batches_dir"),
+           "pretext_batch_size", "pretext_lr", "pretext_seed", "scorer", "scorer_seed",
+           "protocol", "reinit_each_cycle", "eval_every_epoch", "normalize_mean",
+           "normalize_std", "seed", "batches_dir", "stop_kappa", "stop_window",
+           "stop_min_defects", "stop_max_labels"),
     "ceiling": ("category", "image_size", "grayscale", "epochs", "batch_size", "lr",
-                "freeze_body", "head", "head_c", "head_balanced", "weight_decay", "pretrained",
+                "freeze_body", "head", "head_c", "head_balanced", "evidence_prior",
+                "evidence_c", "scorer", "scorer_seed", "weight_decay", "pretrained",
                 "pretext_task", "synthesis_epochs", "pretext_batch_size", "pretext_lr",
                 "pretext_seed", "normalize_mean", "normalize_std", "seed"),
 }

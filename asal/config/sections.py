@@ -11,10 +11,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from asal.models.scorer_names import SCORER_NAMES
 from asal.models.strategies import INIT_NAMES, QUERY_BATCHES, QUERY_NAMES
 from asal.project import PROJECT_ROOT
 
 PRETRAINED_KEYWORDS = ("none", "imagenet", "self_supervised")
+
+
+def _existing_file(value: str, keywords: str) -> str:
+    """The absolute path of a weights file (relative ones from the project folder)."""
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else PROJECT_ROOT / path
+    if not path.is_file():
+        raise ValueError(f"{keywords} or the path of a ResNet18 state_dict ({path} does not "
+                         "exist)")
+    return str(path)
 
 
 class _Section(BaseModel):
@@ -63,37 +74,84 @@ class Images(_Section):
         return value
 
 
-class Draem(_Section):
-    """Stage 01: DRAEM trained on the pool, or another detector's scores."""
+class Scoring(_Section):
+    """Stage 01: the anomaly scorer fitted on the pool (asal/models/scorers/), and the
+    parameters of each scorer."""
 
+    scorer: Literal[SCORER_NAMES] = Field(
+        "ensemble", description="what ranks the pool: " + ", ".join(SCORER_NAMES)
+        + " (docs/scorers.md)")
     train_on: Literal["mixed", "normal"] = Field("mixed", description="mixed: the whole "
                                                  "unlabeled pool (ASAL); normal: its good "
-                                                 "images only (the DRAEM_normal baseline)")
-    draem_seed: int = Field(0, ge=0, description="seeds DRAEM; in the path of its scores "
-                            "(scores/<train_on>/seed<k>/)")
-    draem_epochs: int = Field(gt=0, description="passes over the training images")
-    draem_batch_size: int = Field(8, gt=0, description="images per training step")
-    draem_lr: float = Field(1e-4, gt=0, description="Adam's learning rate")
-    draem_recon_width: int = Field(gt=0, description="base width of the reconstructive "
-                                   "network (the paper: 128)")
-    draem_disc_width: int = Field(gt=0, description="base width of the discriminative "
-                                  "network (the paper: 64)")
-    draem_checkpoint_every: int = Field(10, gt=0, description="epochs between resumable "
-                                        "checkpoints")
-    draem_score_filter: int = Field(21, ge=1, description="side of the mean filter over "
-                                    "the anomaly map before its maximum is the image score "
-                                    "(odd; the paper's 21 is for 256 px)")
-    anomaly_source_dir: str | None = Field(None, description="a folder of texture images "
-                                           "for the synthetic anomalies (the paper: DTD); "
+                                                 "images only (a baseline, as DRAEM_normal)")
+    scorer_seed: int = Field(0, ge=0, description="seeds the scorer (DRAEM's training, the "
+                             "untrained network of features and patches); in the path of "
+                             "its scores (scores/<scorer>/<train_on>/seed<k>/)")
+    ensemble: list[Literal[SCORER_NAMES]] = Field(
+        ["patches", "pixels"], description="the scorers the ensemble combines, the first "
+        "carrying the evidence (ensemble_rule)")
+    ensemble_rule: Literal["guarded", "rank"] = Field(
+        "guarded", description="ensemble: guarded (the first member's robust z, or the "
+        "members' Stouffer combination where higher) or rank (the mean of their pool ranks)")
+    scorer_body: str = Field("none", description="features and patches: the network they "
+                             "look through, none (the scorer seed's untrained ResNet18) or "
+                             "the path of a ResNet18 state_dict (such as a pretext network's "
+                             "backbone.pt)")
+    features_k: int = Field(5, gt=0, description="features: the nearest pool images whose "
+                            "mean distance is an image's score")
+    patches_top: int = Field(10, gt=0, description="patches: an image's score is the mean of "
+                             "its this many highest patch scores (1: PatchCore's maximum)")
+    patches_radius: int = Field(1, ge=0, description="patches: a patch meets the other "
+                                "images' patches within this many grid cells of its place")
+    patches_networks: int = Field(3, gt=0, description="patches: untrained networks whose "
+                                  "scores are averaged (one with a scorer_body file)")
+    patches_reference: int = Field(1000, gt=0, description="patches: at most this many pool "
+                                   "images make the memory (a seeded sample of a larger pool)")
+    patches_denoise: float = Field(0.0, ge=0, lt=1, description="patches: the share of each "
+                                   "place's patches the pool marks as outliers, left out of "
+                                   "the memory (SoftPatch; 0: none)")
+    pixels_share: float = Field(0.005, gt=0, le=1, description="pixels: the share of an "
+                                "image's most deviant pixels whose mean is its score")
+    pixels_tail: Literal["dark", "bright", "both"] = Field(
+        "dark", description="pixels: which deviations count, darker than the pool, brighter, "
+        "or both")
+    draem_epochs: int = Field(gt=0, description="DRAEM: passes over the training images")
+    draem_batch_size: int = Field(8, gt=0, description="DRAEM: images per training step")
+    draem_lr: float = Field(1e-4, gt=0, description="DRAEM: Adam's learning rate")
+    draem_recon_width: int = Field(gt=0, description="DRAEM: base width of the "
+                                   "reconstructive network (the paper: 128)")
+    draem_disc_width: int = Field(gt=0, description="DRAEM: base width of the "
+                                  "discriminative network (the paper: 64)")
+    draem_checkpoint_every: int = Field(10, gt=0, description="DRAEM: epochs between "
+                                        "resumable checkpoints")
+    draem_score_filter: int = Field(21, ge=1, description="DRAEM: side of the mean filter "
+                                    "over the anomaly map before its maximum is the image "
+                                    "score (odd; the paper's 21 is for 256 px)")
+    anomaly_source_dir: str | None = Field(None, description="DRAEM and the synthesis "
+                                           "pretext task: a folder of texture images for "
+                                           "the synthetic anomalies (the paper: DTD); "
                                            "None: built-in procedural textures")
-    scores_csv: str | None = Field(None, description="a CSV of path,score from another "
-                                   "detector, used instead of DRAEM")
+    scores_csv: str | None = Field(None, description="csv: a CSV of path,score from "
+                                   "another detector")
 
     @field_validator("draem_score_filter")
     @classmethod
     def _odd(cls, value):
         if value % 2 == 0:
             raise ValueError("an odd number")
+        return value
+
+    @field_validator("scorer_body")
+    @classmethod
+    def _none_or_file(cls, value):
+        return value if value == "none" else _existing_file(value, "none")
+
+    @field_validator("ensemble")
+    @classmethod
+    def _members(cls, value):
+        if not value:
+            raise ValueError("a list of at least one scorer, such as [patches, pixels]: the "
+                             "ensemble combines their scores")
         return value
 
 
@@ -122,13 +180,13 @@ class Batches(_Section):
                                     "paper's published rankings) used instead of 02's")
 
 
-class Loop(_Section):
+class Learning(_Section):
     """Stage 03: the initial set and the active-learning cycles."""
 
     init: Literal[INIT_NAMES] = Field("asal", description="the initial selection: "
                                       + ", ".join(INIT_NAMES))
     seed: int = Field(0, ge=0, description="seeds the classifier and its picks; in its "
-                      "path (al/<init>/seed<k>/)")
+                      "path (al/<init>/<query>/seed<k>/)")
     oracle: Literal["folders", "file"] = Field("folders", description="where labels come "
                                                "from: folders (good/, anomaly/: a "
                                                "simulation) or file (labels.csv, a person)")
@@ -156,14 +214,16 @@ class Loop(_Section):
                             "of a ResNet18 state_dict")
     freeze_body: bool = Field(False, description="train only the 2-way head on a frozen "
                               "body (its BatchNorm statistics too)")
-    head: Literal["adam", "lbfgs"] = Field("adam", description="how a frozen body's head "
-                                           "learns: adam (epochs of minibatches) or lbfgs (a "
-                                           "logistic regression fitted to convergence on "
-                                           "the body's features, every cycle)")
-    head_c: float = Field(1.0, gt=0, description="lbfgs: the inverse strength of the "
-                          "head's L2 penalty (scikit-learn's C)")
-    head_balanced: bool = Field(False, description="lbfgs: weigh the classes inversely to "
-                                "their counts in the labeled set")
+    head: Literal["adam", "lbfgs", "evidence"] = Field("adam", description="how a frozen "
+        "body's head learns: adam (minibatch epochs), lbfgs (a logistic regression fitted "
+        "every cycle) or evidence (lbfgs beside the scorer's evidence, under a prior)")
+    head_c: float = Field(1.0, gt=0, description="lbfgs and evidence: the inverse strength "
+                          "of the L2 penalty on the features' weights (scikit-learn's C)")
+    head_balanced: bool = Field(False, description="lbfgs and evidence: weigh the classes "
+                                "inversely to their counts in the labeled set")
+    evidence_prior: float = Field(2.0, description="evidence: the prior mean of the weight "
+                                  "on the anomaly evidence (a normal score of its pool rank)")
+    evidence_c: float = Field(0.1, gt=0, description="evidence: that weight's prior variance")
     protocol: Literal["clean", "paper"] = Field("clean", description="clean (the last "
                                                 "epoch, no double labels) or paper (the "
                                                 "published code, faults included)")
@@ -171,18 +231,22 @@ class Loop(_Section):
                                     "weights instead of the last cycle's")
     eval_every_epoch: bool = Field(False, description="test metrics of every epoch, not "
                                    "only the reported last one")
+    stop_kappa: float = Field(0.99, gt=0, le=1, description="the stopping rule: stop when "
+                              "the mean Cohen's kappa of successive cycles' predictions on "
+                              "the pool reaches this (stabilizing predictions)")
+    stop_window: int = Field(3, gt=0, description="the stopping rule: the kappas averaged")
+    stop_min_defects: int = Field(2, ge=0, description="the stopping rule: never before the "
+                                  "labeled set holds this many defects")
+    stop_max_labels: int | None = Field(None, gt=0, description="the stopping rule: stop at "
+                                        "this many labels whatever kappa says (None: no "
+                                        "budget)")
 
     @field_validator("pretrained")
     @classmethod
     def _keyword_or_file(cls, value):
         if value in PRETRAINED_KEYWORDS:
             return value
-        path = Path(value).expanduser()
-        path = path if path.is_absolute() else PROJECT_ROOT / path
-        if not path.is_file():
-            raise ValueError(f"{', '.join(PRETRAINED_KEYWORDS)} or the path of a ResNet18 "
-                             f"state_dict ({path} does not exist)")
-        return str(path)
+        return _existing_file(value, ", ".join(PRETRAINED_KEYWORDS))
 
 
 class Results(_Section):
@@ -215,9 +279,14 @@ class Workflow(_Section):
         "(None: every init)")
     ceiling: bool = Field(False, description="also train the classifier on every pool "
                           "label, the supervised ceiling 04 draws (needs a labeled pool)")
+    scorers: list[Literal[SCORER_NAMES]] = Field(
+        [], description="the scorers 04 compares with the one that ranks the pool (scorer), "
+        "each fitted with the experiment's scorer seeds")
+    compared_seeds: int | None = Field(None, gt=0, description="fit the compared scorers with "
+                                       "only this many of the scorer seeds (None: all)")
     draem_normal: bool = Field(True, description="also train DRAEM on the good images, for "
-                               "04's DRAEM_normal baseline (with the first DRAEM seed)")
-    tie_seeds: bool = Field(False, description="seed k is a whole replicate: draem_seed and "
+                               "04's DRAEM_normal baseline (with the first scorer seed)")
+    tie_seeds: bool = Field(False, description="seed k is a whole replicate: scorer_seed and "
                             "pretext_seed follow seed unless given")
     mvtec_src: str | None = Field(None, description="the unpacked MVTec AD folder the "
                                   "workflow prepares its categories from")

@@ -20,7 +20,7 @@ BATCHES_CSV = "batches.csv"       # path, score, rank, batch, label: the whole r
 
 
 def ranking(folder) -> pd.DataFrame:
-    """path and rank (0 = most anomalous) of a batches folder, with the score where known."""
+    """path and rank (1 = most anomalous) of a batches folder, with the score where known."""
     csv = Path(folder) / BATCHES_CSV
     if csv.exists():
         frame = pd.read_csv(csv)
@@ -80,7 +80,7 @@ def frame_from_batches(batches: list[list[str]], labels: dict[str, int] | None =
     """A batches.csv-like frame (path, rank, batch[, label]) from batch lists."""
     rows = [(p, b) for b, paths in enumerate(batches) for p in paths]
     frame = pd.DataFrame(rows, columns=["path", "batch"])
-    frame.insert(1, "rank", range(len(frame)))
+    frame.insert(1, "rank", range(1, len(frame) + 1))
     if labels is not None:
         frame["label"] = frame.path.map(labels)
     return frame

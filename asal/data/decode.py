@@ -12,6 +12,15 @@ from PIL import Image, UnidentifiedImageError
 from asal.errors import AsalError
 
 
+class UnreadableImage(AsalError):
+    """An image file that cannot be decoded; `reason` is the decoder's own words."""
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"Cannot read image {path} ({reason}); replace or delete the file "
+                         "and run again.")
+        self.path, self.reason = path, reason
+
+
 def image_size_of(path: Path) -> tuple[int, int]:
     """(width, height) from the file's header, without decoding it."""
     return image_header(path)[0]
@@ -23,8 +32,7 @@ def image_header(path: Path) -> tuple[tuple[int, int], str]:
         with Image.open(path) as img:
             return img.size, img.mode
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
-        raise AsalError(f"Cannot read image {path} ({err}); replace or delete the file and "
-                        "run again.") from None
+        raise UnreadableImage(path, str(err)) from None
 
 
 def report_non_square(paths, sizes, size: int, where: str) -> None:
@@ -52,8 +60,7 @@ def decode_image(path: Path, size: int, grayscale: bool = False) -> np.ndarray:
             img = img.resize((size, size), Image.BILINEAR)
             return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
-        raise AsalError(f"Cannot read image {path} ({err}); replace or delete the file and "
-                        "run again.") from None
+        raise UnreadableImage(path, str(err)) from None
 
 
 def decode_mask(path: Path, size: int) -> np.ndarray:

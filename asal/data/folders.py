@@ -75,11 +75,11 @@ def missing_category_message(data_root: Path, category: str) -> str:
     where = Path(data_root) / category
     if category in MVTEC_CATEGORIES:
         return (f"Category '{category}' is not prepared in {where}; download MVTec AD from "
-                f"{MVTEC_URL} and run `python -m asal prepare-mvtec <mvtec folder> "
+                f"{MVTEC_URL} and run `asal prepare-mvtec <mvtec folder> "
                 f"--dest {data_root} --categories {category}`.")
     if category.startswith("synth_"):
         return (f"Synthetic category '{category}' is not in {where}; run "
-                f"`python -m asal make-synthetic --dest {data_root}`.")
+                f"`asal make-synthetic --dest {data_root}`.")
     return (f"Category '{category}' not found: {where} does not exist; put your images in "
             f"{where}/{{train,test}}/{{good,anomaly}}/ or set data_root.")
 

@@ -16,24 +16,26 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from asal.data.cache import cached
 from asal.data.decode import (decode_image, decode_many, decode_mask, image_size_of,
                               report_non_square)
 from asal.data.folders import (SPLITS, UNKNOWN, list_split, mask_path, pool_is_unlabeled,
                                pool_key)
 from asal.data.synthetic import ensure_synthetic
 from asal.errors import AsalError
-from asal.data.cache import cached
 
 CACHE_VERSION = 2           # 2: the original image sizes are kept too
 
 
 @dataclass
 class Split:
-    """One split of one category, decoded: images (N, 3, H, W) uint8, labels (N,) int64."""
+    """One split of one category, decoded: images (N, 3, H, W) uint8, labels (N,) int64,
+    and the files' own (width, height) before they were resized, where known."""
 
     images: torch.Tensor
     labels: torch.Tensor
     paths: list[str]
+    sizes: torch.Tensor | None = None
 
     def __len__(self):
         return len(self.paths)
@@ -55,7 +57,8 @@ class Split:
 
     def subset(self, index) -> "Split":
         index = torch.as_tensor(index, dtype=torch.long)
-        return Split(self.images[index], self.labels[index], [self.paths[i] for i in index])
+        return Split(self.images[index], self.labels[index], [self.paths[i] for i in index],
+                     None if self.sizes is None else self.sizes[index])
 
 
 def _cache_key(paths: list[Path], size: int, grayscale: bool, kind: str) -> str:
@@ -93,7 +96,7 @@ def load_split(data_root, category: str, split: str, size: int,
     else:
         value = build()
     report_non_square(paths, value["sizes"].tolist(), size, f"{category}/{split}")
-    return Split(value["images"], value["labels"], [str(p) for p in paths])
+    return Split(value["images"], value["labels"], [str(p) for p in paths], value["sizes"])
 
 
 def load_test(data_root, category: str, size: int, grayscale: bool = False) -> Split | None:

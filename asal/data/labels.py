@@ -4,8 +4,8 @@ labels.csv (runs/<exp>/<cat>/labels.csv unless `labels_csv` names another file) 
 columns `path` (the pool key, as in batch*.txt and labeled.txt)
 and `label` (`good` or `defect`; `anomaly`, the folder's word and the old spelling, is
 read as `defect`). The images the loop needs and has no label for are
-written to to_label.csv (column `path`, with the anomaly score and rank as a help) in the
-run folder; the loop stops there and continues from that point when it is run again.
+written to to_label.csv (column `path`, with the classifier's p_defect and the anomaly
+score and rank as a help) in the run folder; the loop stops there and continues from that point when it is run again.
 
 labels.csv is the interface: notebooks/05_label.ipynb writes it, and so may a spreadsheet
 or another labeling tool. Every write replaces the file whole under a lock, so a person
@@ -79,10 +79,13 @@ def set_labels(path, given: dict[str, int], pool_keys, data_root="data") -> dict
     return labels
 
 
-def write_to_label(folder: Path, keys: list[str], ranking: pd.DataFrame):
-    """to_label.csv: the images asked for, in order, with their anomaly rank (and score)."""
-    frame = pd.DataFrame({"path": keys}).merge(ranking, on="path", how="left")
-    write_csv(folder / TO_LABEL_CSV, frame)
+def write_to_label(folder: Path, keys: list[str], ranking: pd.DataFrame,
+                   p_defect: dict[str, float] | None = None):
+    """to_label.csv: the images asked for, in order, with the current classifier's p_defect
+    (empty before the first cycle: there is no classifier yet) and their anomaly score and
+    rank (1 = most anomalous)."""
+    frame = pd.DataFrame({"path": keys, "p_defect": [(p_defect or {}).get(k) for k in keys]})
+    write_csv(folder / TO_LABEL_CSV, frame.merge(ranking, on="path", how="left"))
 
 
 def read_to_label(folder: Path) -> list[str]:

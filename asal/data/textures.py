@@ -10,7 +10,7 @@ import torch
 from asal.data.decode import decode_image, decode_many
 from asal.data.folders import IMAGE_SUFFIXES
 from asal.errors import AsalError
-from asal.models.synthesis import procedural_textures
+from asal.models.scorers.draem.synthesis import procedural_textures
 
 
 def load_source_folder(folder, size: int) -> torch.Tensor:

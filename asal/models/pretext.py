@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,9 +27,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from asal.errors import AsalError
-from asal.io import resume_training, save_training
 from asal.models.networks import Normalizer, minibatches
-from asal.models.synthesis import synthesize
+from asal.models.scorers.draem.synthesis import synthesize
+from asal.models.training import Training, train_resumably
+from asal.order import content_order
 from asal.progress import Progress
 from asal.runtime import adam, autocast, model_to
 
@@ -72,7 +72,9 @@ class PretextSettings:
 
 
 def data_key(images: torch.Tensor) -> str:
-    return hashlib.sha1(images.numpy().tobytes()).hexdigest()[:16]
+    """The pool's images, whatever their order (asal/order.py: content_order)."""
+    return hashlib.sha1(images[torch.from_numpy(content_order(images))].numpy()
+                        .tobytes()).hexdigest()[:16]
 
 
 # ------------------------------------------------------------------------------- network
@@ -121,24 +123,15 @@ def pretext_batch(task: str, x: torch.Tensor, bank: torch.Tensor | None, gen):
 
 # ------------------------------------------------------------------------------ training
 
-@dataclass
-class _Training:
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: object
-    gen: torch.Generator
-    norm: Normalizer
-    bank: torch.Tensor | None
-
-
-def _epoch(t: _Training, images, settings: PretextSettings, device) -> dict:
+def _epoch(t: Training, images, settings: PretextSettings, norm: Normalizer,
+           bank: torch.Tensor | None, device) -> dict:
     """One pass over the pool; its mean loss and pretext accuracy."""
     total, correct, count = 0.0, 0, 0
     for idx in minibatches(len(images), settings.batch_size, t.gen):
         x = images[idx].to(device).float() / 255
-        inputs, target = pretext_batch(settings.task, x, t.bank, t.gen)
+        inputs, target = pretext_batch(settings.task, x, bank, t.gen)
         with autocast(device):
-            logits = t.model(t.norm.scaled(inputs))
+            logits = t.model(norm.scaled(inputs))
         loss = F.cross_entropy(logits.float(), target)
         t.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -146,14 +139,14 @@ def _epoch(t: _Training, images, settings: PretextSettings, device) -> dict:
         total += loss.item() * len(target)
         correct += int((logits.argmax(1) == target).sum())
         count += len(target)
-    t.scheduler.step()
     return {"loss": total / count, "accuracy": correct / count}
 
 
 def train(images: torch.Tensor, settings: PretextSettings, bank: torch.Tensor | None,
           out_dir: Path, device, progress: bool = True,
           stop_after: int | None = None, name: str = "") -> tuple[nn.Module, dict]:
-    """Train on uint8 pool images (N, 3, H, W); resume from out_dir's checkpoint if any.
+    """Train on uint8 pool images (N, 3, H, W); resume from out_dir's checkpoint if any
+    (asal/models/training.py, the loop DRAEM trains with too).
 
     `bank` is the anomaly source of the synthesis task. The last epoch's network is the
     result. `stop_after` ends the run after that many epochs, as an interruption would
@@ -163,36 +156,24 @@ def train(images: torch.Tensor, settings: PretextSettings, bank: torch.Tensor | 
     if len(images) < 2:
         raise AsalError(f"Self-supervised pretraining needs at least 2 pool images, the pool "
                         f"has {len(images)}; add images to the category's train folder.")
+    images = images[torch.from_numpy(content_order(images))]   # the listing plays no part
     torch.manual_seed(settings.seed)
     model = model_to(build_network(TASKS[settings.task]), device)
     optimizer = adam(model.parameters(), lr=settings.lr)
-    t = _Training(model, optimizer,
-                  torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, settings.epochs),
-                  torch.Generator().manual_seed(settings.seed),
-                  Normalizer(settings.normalize_mean, settings.normalize_std, device), bank)
+    t = Training(model, optimizer,
+                 torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, settings.epochs),
+                 torch.Generator().manual_seed(settings.seed))
+    norm = Normalizer(settings.normalize_mean, settings.normalize_std, device)
     fingerprint = settings.fingerprint(images)
-    record = {"history": [], "seconds": 0.0, "resumed_from": 0, "fingerprint": fingerprint}
-    ckpt = Path(out_dir) / CHECKPOINT
-    state = resume_training(ckpt, fingerprint, device, model, optimizer, t.scheduler, t.gen)
-    if state is not None:                            # else: none, or other settings
-        record.update(json.loads(state["record"]))
-        record["resumed_from"] = len(record["history"])
-    start = len(record["history"])
     bar = Progress(f"pretext {settings.task} {name}".rstrip(), settings.epochs, "epoch",
-                   start=start, enabled=progress)     # name: the category, in the line
-    model.train()
-    for epoch in range(start, settings.epochs):
-        t0 = time.perf_counter()
-        row = _epoch(t, images, settings, device)
-        record["history"].append({"epoch": epoch + 1, **row})
-        record["seconds"] += time.perf_counter() - t0
-        save_training(ckpt, fingerprint, model, optimizer, t.scheduler, t.gen,
-                      record=json.dumps(record))
-        bar.update(epoch + 1, loss=row["loss"])
-        if stop_after is not None and epoch + 1 >= stop_after:
-            break
-    model.eval()
-    return model, record
+                   start=None, enabled=progress)     # name: the category, in the line
+    record = train_resumably(t, settings.epochs,
+                             lambda: _epoch(t, images, settings, norm, bank, device),
+                             Path(out_dir) / CHECKPOINT, fingerprint,
+                             on_epoch=lambda epoch, row: bar.update(epoch, loss=row["loss"]),
+                             stop_after=stop_after)
+    return model, {"history": record.history, "seconds": record.seconds,
+                   "resumed_from": record.resumed_from, "fingerprint": fingerprint}
 
 
 # ------------------------------------------------------------------ what it has learned

@@ -14,11 +14,12 @@ from asal.order import blind_order
 
 
 def sort_scores(scores: pd.DataFrame, salt: int = 0) -> pd.DataFrame:
-    """Rows ordered by numeric score, high to low, ties label-blind; with a 0-based rank."""
+    """Rows ordered by numeric score, high to low, ties label-blind; with their rank (1 =
+    the highest score, as a person counts it in to_label.csv and in 05)."""
     frame = scores.copy()
     frame["score"] = pd.to_numeric(frame["score"], errors="raise").astype(float)
     frame = frame.iloc[blind_order(frame.score, frame.path.tolist(), salt)]
-    return frame.reset_index(drop=True).assign(rank=lambda f: f.index)
+    return frame.reset_index(drop=True).assign(rank=lambda f: f.index + 1)
 
 
 def batch_sizes(n: int, k: int) -> list[int]:

@@ -45,7 +45,8 @@ def _lookup(registry: dict, name: str, what: str):
 
 # ------------------------------------------------------------------- initial selections
 
-def init_asal(batches: list[list[str]], per_batch: int, seed: int) -> list[str]:
+def init_asal(batches: list[list[str]], per_batch: int, seed: int,
+              views: PoolViews | None = None) -> list[str]:
     """The paper's pick: the first `per_batch` of every batch, interleaved
     (b0[0], b1[0], ..., b4[0], b0[1], ..., b4[1])."""
     short = [i for i, b in enumerate(batches) if len(b) < per_batch]
@@ -55,7 +56,8 @@ def init_asal(batches: list[list[str]], per_batch: int, seed: int) -> list[str]:
     return [batches[b][j] for j in range(per_batch) for b in range(len(batches))]
 
 
-def init_random(batches: list[list[str]], per_batch: int, seed: int) -> list[str]:
+def init_random(batches: list[list[str]], per_batch: int, seed: int,
+                views: PoolViews | None = None) -> list[str]:
     """As many images as `asal` picks, uniformly from the whole pool, seeded.
 
     The generator also hashes the pool, so two categories with the same layout do not get
@@ -67,7 +69,8 @@ def init_random(batches: list[list[str]], per_batch: int, seed: int) -> list[str
     return [pool[i] for i in rng.choice(len(pool), size=n, replace=False)]
 
 
-def init_top(batches: list[list[str]], per_batch: int, seed: int) -> list[str]:
+def init_top(batches: list[list[str]], per_batch: int, seed: int,
+             views: PoolViews | None = None) -> list[str]:
     """Ablation: the highest scores only (the first per_batch * K of the ranking)."""
     ranking = [p for b in batches for p in b]
     return ranking[:per_batch * len(batches)]
@@ -102,7 +105,8 @@ def init_pt4al(batches: list[list[str]], per_batch: int, seed: int,
 def init_asal_rotation(batches: list[list[str]], per_batch: int, seed: int,
                        views: PoolViews | None = None) -> list[str]:
     """ASAL's pick on the rotation-loss ranking instead of DRAEM's scores."""
-    return init_asal(_rotation_batches(views, len(batches), "asal_rotation"), per_batch, seed)
+    return init_asal(_rotation_batches(views, len(batches), "asal_rotation"), per_batch, seed,
+                     views)
 
 
 def _pool_features(views: PoolViews | None, init: str, n: int) -> np.ndarray:
@@ -148,12 +152,23 @@ def init_probcover(batches: list[list[str]], per_batch: int, seed: int,
     return _skactiveml_pick(strategy, x, n, views.keys)
 
 
-INITS: dict[str, Callable] = {"asal": init_asal, "random": init_random, "top": init_top,
-                              "pt4al": init_pt4al, "asal_rotation": init_asal_rotation,
-                              "typiclust": init_typiclust, "probcover": init_probcover}
-# what each init selects on, beyond the DRAEM batches (the loop builds only what is needed)
-NEEDS_ROTATION = ("pt4al", "asal_rotation")
-NEEDS_FEATURES = ("typiclust", "probcover")
+@dataclass(frozen=True)
+class Init:
+    """An initial selection: every pick has one signature, (batches, per_batch, seed,
+    views), and `needs` says which of the pool's other views it selects on, so the loop
+    and the workflow build only those: "rotation" (stage 00's rotation network) or
+    "features" (the classifier's network)."""
+
+    pick: Callable[..., list[str]]
+    needs: frozenset[str] = frozenset()
+
+
+INITS: dict[str, Init] = {
+    "asal": Init(init_asal), "random": Init(init_random), "top": Init(init_top),
+    "pt4al": Init(init_pt4al, frozenset({"rotation"})),
+    "asal_rotation": Init(init_asal_rotation, frozenset({"rotation"})),
+    "typiclust": Init(init_typiclust, frozenset({"features"})),
+    "probcover": Init(init_probcover, frozenset({"features"}))}
 INIT_NAMES = tuple(INITS)
 
 
@@ -163,9 +178,7 @@ def initial_selection(name: str, batches, per_batch: int, seed: int,
     if per_batch * len(batches) > total:
         raise AsalError(f"The initial set of {per_batch * len(batches)} images is larger than "
                         f"the pool of {total}; lower per_batch.")
-    fn = _lookup(INITS, name, "initial selection")
-    picks = fn(batches, per_batch, seed, views) if name in (*NEEDS_ROTATION, *NEEDS_FEATURES) \
-        else fn(batches, per_batch, seed)
+    picks = _lookup(INITS, name, "initial selection").pick(batches, per_batch, seed, views)
     if len(set(picks)) != len(picks):
         raise AsalError(f"init '{name}' picked an image twice; this is a bug, please report it.")
     return picks
@@ -238,8 +251,3 @@ def clustered_pick(order: np.ndarray, features: np.ndarray, k: int, seed: int) -
     if len(picks) < k:          # k-means left a cluster empty (identical features): top up
         picks += [r for r in range(len(shortlist)) if r not in set(picks)][:k - len(picks)]
     return [int(shortlist[r]) for r in sorted(picks)]
-
-
-def check_names(init: str, query_name: str):
-    _lookup(INITS, init, "initial selection")
-    _lookup(QUERIES, query_name, "query strategy")

@@ -3,7 +3,8 @@
 Three kinds of output (docs/reproducing.md):
 - deterministic given their inputs (data, batches from scores, initial picks, tables from
   runs): compared exactly;
-- trained numbers (DRAEM's AUROCs, the classifier's metrics): compared within a tolerance;
+- trained numbers (the scorers' AUROCs, the classifier's metrics): compared within a
+  tolerance;
 - timings: never compared.
 
 How a tolerance is derived. On another CPU the same seed trains to other numbers: the
@@ -31,6 +32,10 @@ from scipy.stats import norm
 from asal.errors import AsalError
 
 ALPHA = 0.01                 # family-wise chance that a faithful rebuild fails a check
+# The widest tolerance a verdict may rest on. A seed spread so large that its derived
+# tolerance exceeds this says that the recipe is too unstable for a rebuild to show
+# anything: such a cell fails, with that reason, instead of passing whatever it holds.
+TOLERANCE_CEILING = 0.10
 
 
 def z_value(m: int, alpha: float = ALPHA) -> float:
@@ -48,33 +53,51 @@ def pooled_sd(values) -> float:
     arr = np.asarray([v for v in values if v is not None and not pd.isna(v)], dtype=float)
     if not len(arr):
         raise AsalError("No seed spread is recorded to derive a tolerance from; run the "
-                        "experiment with at least two seeds (and `python -m asal draem-spread`"
-                        " for DRAEM).")
+                        "experiment with at least two seeds (and `asal scorer-spread` for "
+                        "the scorers).")
     return float(np.sqrt(np.mean(arr ** 2)))
 
 
 @dataclass
 class Verdict:
-    """One compared value: exact when tolerance is None."""
+    """One compared value: exact when tolerance is None; a tolerance above `ceiling` is too
+    wide to call anything reproduced."""
 
     name: str
     committed: float | str
     rebuilt: float | str
     tolerance: float | None = None
     shown: str | None = None         # how the tolerance is described, if not by its value
+    ceiling: float | None = None
+
+    @property
+    def too_wide(self) -> bool:
+        return None not in (self.tolerance, self.ceiling) and self.tolerance > self.ceiling
 
     @property
     def ok(self) -> bool:
         if self.tolerance is None:
             return self.committed == self.rebuilt
+        if self.too_wide:
+            return False
         if pd.isna(self.committed) or pd.isna(self.rebuilt):
             return pd.isna(self.committed) and pd.isna(self.rebuilt)
         return abs(float(self.rebuilt) - float(self.committed)) <= self.tolerance
 
+    @property
+    def why(self) -> str:
+        """Why a cell failed, in one sentence; empty where it did not."""
+        if self.ok:
+            return ""
+        if self.too_wide:
+            return (f"its seed spread gives a tolerance of {self.tolerance:.3f}, above the "
+                    f"ceiling of {self.ceiling:.2f}: too large for a rebuild to say anything")
+        return "the rebuilt value lies outside the tolerance"
+
     def row(self) -> dict:
         return {"cell": self.name, "committed": self.committed, "rebuilt": self.rebuilt,
                 "tolerance": "exact" if self.tolerance is None else round(self.tolerance, 4),
-                "verdict": "ok" if self.ok else "DIFFERS"}
+                "verdict": "ok" if self.ok else "TOO WIDE" if self.too_wide else "DIFFERS"}
 
 
 def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
@@ -100,9 +123,10 @@ def require(verdicts: list[Verdict], what: str) -> None:
                         "docs/reproducing.md.")
 
 
-def draem_sigma(spread: pd.DataFrame, metric: str) -> float:
-    """Seed standard deviation of a DRAEM metric, pooled over categories and train_on."""
-    return pooled_sd(spread.groupby(["category", "train_on"])[metric].std())
+def scorer_sd(runs: pd.DataFrame, metric: str = "test_image_auroc") -> float:
+    """Seed standard deviation of a scorer's metric over its runs (columns category,
+    train_on and the metric), pooled over categories and train_on."""
+    return pooled_sd(runs.groupby(["category", "train_on"])[metric].std())
 
 
 def classifier_sigma(seed_sd: float, pretext: pd.DataFrame | None, value: str,

@@ -20,13 +20,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, MODEL, ranking_detector
+from asal.config.layout import MODEL, ranking_scorer
+from asal.data.decode import image_header
 from asal.errors import AsalError
-from asal.models.classifier import build_resnet18, predict_logits
+from asal.models.classifier import predict_logits
 from asal.models.networks import Normalizer, Timer
+from asal.models.resnet import build_resnet18
+from asal.models.evidence_head import normal_scores
 from asal.models.threshold import labeled_threshold
+from asal.stages.run_folders import folder_kind, why_no_model
+from asal.stages.scorer_files import scorer_from_file
 
-FORMAT = "asal-classifier/1"
+FORMAT = "asal-classifier/2"
 CLASS_NAMES = ["good", "defect"]      # index = label; a pool's folders say good/anomaly
 
 
@@ -37,59 +42,60 @@ def defect_probability(model, images: torch.Tensor, mean, std, device) -> np.nda
     return torch.softmax(logits, 1)[:, 1].numpy()
 
 
-def detector_folder(cfg, run_dir: Path) -> str | None:
-    """The DRAEM run that ranked this run's pool, relative to the run folder, or None."""
-    folder = ranking_detector(cfg)
+def scorer_folder(cfg, run_dir: Path) -> str | None:
+    """The scores folder of the scorer that ranked this run's pool, relative to the run
+    folder, or None."""
+    folder = ranking_scorer(cfg)
     return None if folder is None else os.path.relpath(folder, run_dir)
 
 
-def make_artefact(cfg, state: dict, images: torch.Tensor, labels: list[int], device,
-                  run_dir: Path, record: dict) -> dict:
+def pool_formats(paths) -> list[list]:
+    """The (width, height, PIL mode) of a pool's image files, each once: what predict
+    takes as the run's own kind of image."""
+    return [[w, h, m] for (w, h), m in sorted({image_header(Path(p)) for p in paths})]
+
+
+def make_artefact(cfg, state: dict, p_labeled: np.ndarray, labels: list[int], run_dir: Path,
+                  record: dict, *, pool_paths, evidence: dict | None = None) -> dict:
     """model.pt's content: the weights, the input recipe, and the threshold chosen on the
-    labeled `images` (the run's own labels, never a test split's)."""
-    model = build_resnet18("none")
-    model.load_state_dict(state)
-    p = defect_probability(model, images, cfg.normalize_mean, cfg.normalize_std, device)
-    threshold, rule = labeled_threshold(p, labels)
+    classifier's p(defect) of its labeled images (the run's own labels, never a test
+    split's). `evidence` (head evidence): the weight of the anomaly evidence, the pool's
+    scores its ranks are taken among, and the scorer that scores a new image."""
+    threshold, rule = labeled_threshold(p_labeled, labels)
     return {"format": FORMAT, "state_dict": {k: v.cpu() for k, v in state.items()},
+            "evidence": evidence,
             "image_size": cfg.image_size, "grayscale": bool(cfg.use_grayscale),
             "channels": 3, "normalize_mean": list(cfg.normalize_mean),
             "normalize_std": list(cfg.normalize_std), "class_names": CLASS_NAMES,
             "threshold": threshold, "threshold_rule": rule, "labeled_images": len(labels),
-            "labeled_defects": int(sum(labels)),
-            "detector": detector_folder(cfg, run_dir), "record": json.dumps(record)}
-
-
-def _not_finished(run_dir: Path) -> str:
-    cycles = run_dir / METRICS_CYCLE
-    if not cycles.is_file():
-        return "no cycle is done yet"
-    done = len(cycles.read_text().splitlines()) - 1
-    wanted = json.loads((run_dir / CONFIG_JSON).read_text()).get("cycles", "?")
-    return f"{done} of its {wanted} cycles are done"
+            "labeled_defects": int(sum(labels)), "pool_formats": pool_formats(pool_paths),
+            "scorer": scorer_folder(cfg, run_dir), "record": json.dumps(record)}
 
 
 def load_artefact(run_dir) -> dict:
-    """The model.pt of a finished run of 03 (or of a ceiling), checked."""
+    """The model.pt of a finished run of 03 (or of a ceiling), checked; any other folder is
+    told apart and named (asal/stages/run_folders.py)."""
     run_dir = Path(run_dir)
-    if not (run_dir / CONFIG_JSON).is_file():
-        why = "does not exist" if not run_dir.exists() else "holds no config.json"
-        raise AsalError(f"{run_dir} {why}, so it is not a run folder; give a finished run's "
-                        "folder, runs/<exp>/<category>/al/<init>/<query>/seed<k> (or a "
-                        "ceiling's).")
     path = run_dir / MODEL
-    if not path.is_file():
-        raise AsalError(f"{run_dir} is not a finished run ({_not_finished(run_dir)}), so it "
-                        "has no model.pt; run notebooks/03_active_learning.ipynb to the end "
-                        "with the same parameters first.")
+    kind = folder_kind(run_dir).kind
+    if kind not in ("al", "ceiling") or not path.is_file():
+        raise AsalError(why_no_model(run_dir))
     try:
         artefact = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as err:
         raise AsalError(f"Cannot read {path} ({err}); run 03 again to rewrite it.") from None
     if not isinstance(artefact, dict) or artefact.get("format") != FORMAT:
-        raise AsalError(f"{path} is a bare state_dict of an older asal, without image size, "
-                        "normalisation or threshold; run 03 again on that folder (it continues "
-                        "from its checkpoint where one is kept) to rewrite it.")
+        if isinstance(artefact, dict) and {"conv1.weight", "fc.weight"} <= set(artefact):
+            raise AsalError(f"{path} is a bare ResNet18 state_dict of an older asal, without "
+                            "image size, normalisation or threshold; run 03 again on that "
+                            "folder (it continues from its checkpoint where one is kept) to "
+                            "rewrite it.")
+        if isinstance(artefact, dict) and str(artefact.get("format", "")).startswith(
+                "asal-classifier/"):
+            raise AsalError(f"{path} was written by an older asal ({artefact['format']}, this "
+                            f"one reads {FORMAT}); run 03 again on that folder to rewrite it.")
+        raise AsalError(f"{path} is not a classifier written by asal; give a finished run's "
+                        "folder whose model.pt 03 wrote.")
     return artefact
 
 
@@ -113,14 +119,31 @@ class Classifier:
 
     def p_defect(self, images: torch.Tensor) -> np.ndarray:
         a = self.artefact
-        return defect_probability(self.network(), images, a["normalize_mean"],
-                                  a["normalize_std"], self.device)
+        p = defect_probability(self.network(), images, a["normalize_mean"],
+                               a["normalize_std"], self.device)
+        if a.get("evidence") is None:
+            return p
+        logit = np.log(p) - np.log1p(-p) + a["evidence"]["beta"] * self.evidence(images)
+        return 1 / (1 + np.exp(-logit))
+
+    def evidence(self, images: torch.Tensor) -> np.ndarray:
+        """The images' anomaly evidence, as the head read it: the normal score of each
+        image's score among the pool's, by the scorer kept in the artefact."""
+        saved = self.artefact["evidence"]
+        if saved["scorer"] is None:
+            raise AsalError(f"The classifier of {self.run_dir} reads the anomaly evidence of "
+                            "the scorer that ranked its pool, and that scorer's model.pt was "
+                            "not on disk when the run finished (model files are not "
+                            "committed); run notebooks/01_scores.ipynb with the run's "
+                            "parameters, then 03 again, to make both.")
+        scorer = scorer_from_file(saved["scorer"])
+        return normal_scores(saved["pool_scores"].numpy(), scorer.anomaly_scores(images))
 
     def label(self, p_defect: np.ndarray) -> list[str]:
         return [CLASS_NAMES[int(p >= self.artefact["threshold"])] for p in p_defect]
 
-    def detector(self) -> Path | None:
-        """The DRAEM run folder named in the artefact, if its model is still there."""
-        rel = self.artefact.get("detector")
+    def scorer(self) -> Path | None:
+        """The scores folder named in the artefact, if its model is still there."""
+        rel = self.artefact.get("scorer")
         folder = (self.run_dir / rel).resolve() if rel else None
         return folder if folder is not None and (folder / MODEL).is_file() else None

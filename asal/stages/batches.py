@@ -1,4 +1,5 @@
-"""Stage 02: sort the pool by stage 01's anomaly scores and cut it into K batches."""
+"""Stage 02: sort the pool by stage 01's anomaly scores (of the profile's scorer) and cut it
+into K batches: runs/<exp>/<cat>/batches/<scorer>/seed<d>/."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def make_batches(cfg: Params) -> pd.DataFrame:
         frame = split_batches(sort_scores(scores), cfg.n_batches)
         frame["label"] = frame.path.map(truth)
     frame["label"] = frame.label.astype("Int64")
-    with exclusive(batches_dir(cfg), f"writing the batches of {cfg.category}"):
+    with exclusive(batches_dir(cfg), f"writing the {cfg.scorer} batches of {cfg.category}"):
         write_batches(batches_dir(cfg), frame)
     return frame
 
@@ -44,6 +45,6 @@ def read_pool_scores(cfg: Params) -> pd.DataFrame:
     path = scores_dir(cfg, "mixed") / SCORES_CSV
     if not path.exists():
         raise AsalError(f"No anomaly scores at {path}; run notebooks/01_scores.ipynb with "
-                        f"-p category {cfg.category} -p draem_seed {cfg.draem_seed} first, "
-                        "or pass scores_csv there.")
+                        f"-p category {cfg.category} -p scorer {cfg.scorer} -p scorer_seed "
+                        f"{cfg.scorer_seed} first.")
     return pd.read_csv(path)

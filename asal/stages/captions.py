@@ -2,11 +2,13 @@
 Markdown and LaTeX file, and shown above each table in the notebook)."""
 
 
-def table_captions(share: float) -> dict[str, str]:
+def table_captions(share: float, scorer: str, rule: str = "") -> dict[str, str]:
     """One caption per table: what it holds, over what."""
     return {
-        "comparison_auroc": "Test AUROC after the last cycle (mean, std over seeds) and "
-                            "DRAEM's own test image AUROC",
+        "comparison_auroc": "Test AUROC after the last cycle (mean, std over seeds) and the "
+                            f"own test image AUROC of {scorer}, the scorer that ranked the "
+                            "pool (<scorer>_mixed; draem_normal: DRAEM fitted on the good "
+                            "images only)",
         "comparison_accuracy": "Test accuracy after the last cycle (mean, std over seeds)",
         "comparison_balanced_accuracy": "Test balanced accuracy after the last cycle",
         "aubc_auroc": "Area under the budget curve of the test AUROC, normalised to [0, 1]",
@@ -16,6 +18,10 @@ def table_captions(share: float) -> dict[str, str]:
                            "and seeds: final test AUROC and AUBC (mean, std), defects in the "
                            "initial set, wins / losses, Wilcoxon p and Holm-corrected p",
         "initial_anomalies": "Defects in the initial labeled set (cycle 0) over seeds",
+        "scorers": "The scorers on the pools: pool and test image AUROC (mean, std over the "
+                   "scorer seeds; pool labels read to measure only), defects in ASAL's "
+                   "initial set on each one's ranking, seconds to fit and score; 'mean' "
+                   "averages the categories, its spreads pooled",
         "pretext_representation": "Stage 00's pretext networks before any active learning: "
                                   "test AUROC of a linear probe and of a 5-NN vote on their "
                                   "pool features, against the same network untrained",
@@ -27,6 +33,17 @@ def table_captions(share: float) -> dict[str, str]:
         "labels_saved": f"Labels each init needs to reach {share:.0%} of the ceiling's "
                         "test AUROC, over every cycle of the runs (median over the runs "
                         "that reach it)",
+        "stopping": f"The stopping rule ({rule}) over every cycle of the first query's runs, "
+                    "per category and init over the seeds: the runs whose rule stops, the "
+                    "labels at the stop (median), the test AUROC there and at the run's end "
+                    "(mean), the AUROC the stop costs (mean), the runs that stop within 0.02 "
+                    "of their end, and the labels saved (median)",
+        "by_share": "Per defect share (its categories pooled) and init, over categories x "
+                    "seeds: defects in the initial set (mean) and the share of runs "
+                    "without one; test AUROC at the budget and AUBC (mean), each against "
+                    "Random (mean difference, Wilcoxon p, Holm over the inits of the "
+                    f"share); the labels to {share:.0%} of the ceiling (median over the "
+                    "runs that reach it) and their ratio to Random's",
         "query_effect": "The active part: the first query against each other one, from the "
                         "same initial sets, paired over categories and seeds (Wilcoxon, "
                         "Holm over the inits)",

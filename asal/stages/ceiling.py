@@ -63,8 +63,11 @@ def run_ceiling(cfg: Params) -> dict:
                    **result, "train_loss": rows[-1]["train_loss"],
                    "train_seconds": round(time.perf_counter() - start, 2)}
         record = run_record(cfg, device)
-        model = make_artefact(cfg, learner.full_state(state), pool.images,
-                              pool.labels.tolist(), device, out, record)
+        everything = list(range(len(pool)))
+        model = make_artefact(cfg, learner.full_state(state),
+                              learner.p_defect(state, 0, everything), pool.labels.tolist(),
+                              out, record, pool_paths=pool.paths,
+                              evidence=learner.evidence_record(state))
         write_set(out, {METRICS_JSON: json_text(metrics), CONFIG_JSON: json_text(record),
                         MODEL: torch_bytes(model)})
     return metrics

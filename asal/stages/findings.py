@@ -54,21 +54,22 @@ def initial_defects(table: pd.DataFrame) -> str:
                                      if most != "asal" else ", and no other holds more."))
 
 
-def detector_against_classifier(comparison: pd.DataFrame, at: str) -> str:
-    """DRAEM's own test AUROC against the best classifier, over the categories' mean."""
-    mean = comparison[comparison.category == "mean"]
-    if mean.empty or "DRAEM_mixed" not in mean:
+def scorer_against_classifier(comparison: pd.DataFrame, at: str, scorer: str) -> str:
+    """The ranking scorer's own test AUROC against the best classifier, over the
+    categories' mean."""
+    mean, column = comparison[comparison.category == "mean"], f"{scorer}_mixed"
+    if mean.empty or column not in mean:
         return ""
     row = mean.iloc[0]
     inits = [c[:-5] for c in comparison.columns if c.endswith("_mean")
              and pd.notna(row[c])]
-    if not inits or pd.isna(row["DRAEM_mixed"]):       # no test split: no test AUROC
+    if not inits or pd.isna(row[column]):       # no test split: no test AUROC
         return ""
     best = max(inits, key=lambda i: row[f"{i}_mean"])
-    side = "above" if row["DRAEM_mixed"] > row[f"{best}_mean"] else "below"
-    return (f"DRAEM's own test AUROC (mixed pool, {row['DRAEM_mixed']:.3f}) is {side} the best "
-            f"classifier's {at} (`{best}`, {row[f'{best}_mean']:.3f}), "
-            "averaged over the categories.")
+    side = "above" if row[column] > row[f"{best}_mean"] else "below"
+    return (f"The test AUROC of {scorer}, the scorer that ranked the pool, with no label "
+            f"({row[column]:.3f}), is {side} the best classifier's {at} (`{best}`, "
+            f"{row[f'{best}_mean']:.3f}), averaged over the categories.")
 
 
 def learning(table: pd.DataFrame) -> str:
@@ -95,18 +96,47 @@ def labels_saved(table: pd.DataFrame, share: float) -> str:
             + "; ".join(parts) + ".") if parts else ""
 
 
+def per_share(table: pd.DataFrame, at: str, ceiling_share: float) -> list[str]:
+    """One sentence per defect share (the by_share table): the start, the end, the labels."""
+    sentences = []
+    for share, rows in table.groupby("share", sort=False):
+        by = rows.set_index("init")
+        if "random" not in by.index:
+            continue
+        rnd, scored = by.loc["random"], by.drop(index="random")
+        start = scored.initial_defects_mean.idxmax()
+        end = scored.final_auroc_mean.idxmax()
+        line = (f"At the {share} share of defects: Random's first labels hold "
+                f"{rnd.initial_defects_mean:.1f} defects and "
+                f"{rnd.runs_without_defect:.0%} of its runs start with none; `{start}`'s hold "
+                f"{by.loc[start].initial_defects_mean:.1f}, "
+                f"{by.loc[start].runs_without_defect:.0%} without. Test AUROC {at}: "
+                f"`{end}` {by.loc[end].final_auroc_mean:.3f}, Random "
+                f"{rnd.final_auroc_mean:.3f} (Holm-corrected {_p(by.loc[end].final_p_holm)}).")
+        ratio = scored.labels_ratio_to_random.dropna()
+        if len(ratio):
+            best = ratio.idxmin()
+            line += (f" To {ceiling_share:.0%} of the ceiling, `{best}` needs "
+                     f"{ratio[best]:.2f} times Random's labels (medians over the runs that "
+                     "reach it).")
+        sentences.append(line)
+    return sentences
+
+
 def findings(tables: dict[str, pd.DataFrame], budget: int | None,
-             share: float = 0.9) -> list[str]:
+             share: float = 0.9, scorer: str = "draem") -> list[str]:
     """The closing sentences, in the order a reader asks."""
     at = f"at {budget} labels" if budget else "after the last cycle"
     vs = tables["inits_vs_random"]
     sentences = [against_random(vs, "final", f"Test AUROC {at}"),
                  against_random(vs, "aubc", "Area under the budget curve"),
                  initial_defects(vs),
-                 detector_against_classifier(tables["comparison_auroc"], at),
+                 scorer_against_classifier(tables["comparison_auroc"], at, scorer),
                  learning(tables["learning"])]
     if "labels_saved" in tables:
         sentences.append(labels_saved(tables["labels_saved"], share))
+    if "by_share" in tables:
+        sentences += per_share(tables["by_share"], at, share)
     return [s for s in sentences if s]
 
 

@@ -2,33 +2,46 @@
 write each label to labels.csv the moment it is given.
 
 `LabelSession` holds the logic and is tested without a browser; `labeling_widget` lays it
-out with ipywidgets (the image large, beside it DRAEM's anomaly map where the detector is
-on disk, its anomaly score and rank, good / defect / back buttons with the keys g, d and
-b, and "k of n").
+out with ipywidgets (the image large, beside it the anomaly map of the scorer that ranked
+the pool where it has maps and is on disk, its anomaly score and rank, good / defect /
+back buttons with the keys g, d and b, and "k of n"). `LabelerView` is what 05 displays:
+the widget where a browser runs one (JupyterLab), and the same layout as static HTML where
+none does (the documentation site, a notebook stored without widget state), never the
+widget's Python repr.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from asal.config.layout import al_dir, labels_path, source_batches
+from asal.config.layout import al_dir, labels_path, shown_in_runs, source_batches
 from asal.data.batchfiles import ranking
 from asal.data.folders import pool_key
 from asal.data.images import list_pool
 from asal.data.labels import LABEL_OF, TO_LABEL_CSV, read_labels, read_to_label, set_labels
 from asal.errors import AsalError
 from asal.stages.anomaly_maps import AnomalyMaps
+from asal.stages.run_folders import folder_kind
 
 if TYPE_CHECKING:
     from asal.config.schema import Params
 
 DISPLAY_PX = 512                  # the image's longer side on screen
+STATIC_PX = 320                   # in the static picture (the site, a stored notebook)
 KEYS = {"g": "good", "d": "defect", "b": "back"}
+MAP_NOTE = ("The anomaly map of the scorer that ranked the pool: bright where it suspects a "
+            "defect")
+# the buttons: label, background, text colour (ipywidgets' success / danger / default)
+BUTTONS = {"good": ("&#10003; good (g)", "#388e3c", "#fff"),
+           "defect": ("&#10007; defect (d)", "#d32f2f", "#fff"),
+           "back": ("&#8592; back (b)", "#eeeeee", "#000")}
 
 
 class LabelSession:
@@ -37,6 +50,7 @@ class LabelSession:
     def __init__(self, cfg: Params):
         self.cfg = cfg
         self.run_folder = al_dir(cfg)
+        self.run = folder_kind(self.run_folder)
         self.items = read_to_label(self.run_folder)
         self.labels_file = labels_path(cfg)
         paths, _ = list_pool(cfg.data_root, cfg.category)
@@ -50,7 +64,8 @@ class LabelSession:
         self.ranking = ranking(source_batches(cfg)).set_index("path") if self.items else None
         self.labels = read_labels(self.labels_file, self.pool_keys, cfg.data_root)
         self.position = self.first_unlabeled()
-        self.maps = AnomalyMaps.of(cfg) if self.items else None    # where it suspects
+        maps = AnomalyMaps.of(cfg) if self.items else None
+        self.maps = maps if maps is not None and maps.has_maps else None   # where it suspects
 
     # ----------------------------------------------------------------- where the person is
     def first_unlabeled(self) -> int:
@@ -97,6 +112,26 @@ class LabelSession:
             self.give(action)
 
     # ------------------------------------------------------------------- what is shown
+    def nothing_shown(self) -> str:
+        """Why no image is shown: all are labeled, or the run asks for none, and why."""
+        folder = shown_in_runs(self.cfg, self.run_folder)
+        if self.items and self.done:
+            return (f"All {len(self.items)} images are labeled and saved in "
+                    f"{shown_in_runs(self.cfg, self.labels_file)}. Run 03 again (same "
+                    "parameters) to continue.")
+        if self.items:
+            return "End of the list; press back to label the images still open."
+        if self.run.kind != "al":
+            return (f"No run of 03 in {folder}: 05 shows what a run of 03 asks for, so set "
+                    "profile, category, init, query and seed to the run's (for your own "
+                    "images, profile \"own\"), or run 03 first.")
+        if self.run.finished:
+            return (f"The run in {folder} is finished and asks for no image; to label more, "
+                    "raise cycles and run 03 again (next_to_label.csv in its folder lists "
+                    "what it would ask next).")
+        return (f"The run in {folder} asks for no image now; run 03 again with the same "
+                "parameters to see what it needs next.")
+
     def label_of(self, key: str) -> str | None:
         value = self.labels.get(key)
         return None if value is None else ("good" if value == 0 else "defect")
@@ -104,21 +139,12 @@ class LabelSession:
     def caption(self) -> str:
         key = self.current
         if key is None:
-            if not self.items:
-                text = (f"Nothing to label for {self.cfg.category} ({self.cfg.init}, seed "
-                        f"{self.cfg.seed}): the run asks for no image. Run 03 to see what "
-                        "it needs next.")
-            elif self.done:
-                text = (f"All {len(self.items)} images are labeled and saved in "
-                        f"{self.labels_file}. Run 03 again (same parameters) to continue.")
-            else:
-                text = "End of the list; press back to label the images still open."
-            return html.escape(text)            # HTML: names and paths are text, not markup
+            return html.escape(self.nothing_shown())   # names and paths are text, not markup
         parts = [f"<b>{self.progress()}</b>", f"<code>{html.escape(key)}</code>"]
         if self.ranking is not None and key in self.ranking.index:
             row = self.ranking.loc[key]
             score = f"anomaly score {row['score']:.4g}, " if "score" in row else ""
-            parts.append(f"{score}rank {int(row['rank']) + 1} of {len(self.ranking)} "
+            parts.append(f"{score}rank {int(row['rank'])} of {len(self.ranking)} "
                          "(1 = most anomalous)")
         given = self.label_of(key)
         parts.append(f"labeled <b>{given}</b> (click to change)" if given else "not labeled yet")
@@ -156,8 +182,7 @@ def labeling_widget(session: LabelSession):
     amap = w.Image(format="png", layout=w.Layout(width=f"{DISPLAY_PX}px",
                                                  height=f"{DISPLAY_PX}px",
                                                  object_fit="contain"))
-    map_note = w.HTML("DRAEM's anomaly map: bright where the detector suspects a defect"
-                      if session.maps is not None else "")
+    map_note = w.HTML(MAP_NOTE if session.maps is not None else "")
     caption = w.HTML()
     message = w.HTML()
     buttons = {
@@ -200,3 +225,40 @@ def labeling_widget(session: LabelSession):
     box.key_events = keys               # keeps the listener alive as long as the labeler
     show()
     return box
+
+
+def static_html(session: LabelSession, size: int = STATIC_PX) -> str:
+    """The labeler's layout as plain HTML: its caption, the image and its anomaly map, the
+    buttons (which do nothing here; labels are given where the widget runs)."""
+    key = session.current
+    parts = [f"<div style='margin:0 0 6px 0'>{session.caption()}</div>"]
+    if key is not None:
+        pictures = [session.image_png(key, size)] + \
+            ([session.map_png(key, size)] if session.maps is not None else [])
+        parts.append("<div style='display:flex;gap:8px'>" + "".join(
+            f"<img alt='' width='{size}' height='{size}' src='data:image/png;base64,"
+            f"{base64.b64encode(png).decode()}'>" for png in pictures) + "</div>")
+        if session.maps is not None:
+            parts.append(f"<div style='margin:4px 0'>{MAP_NOTE}</div>")
+    buttons = "".join(
+        f"<span style='display:inline-block;width:150px;padding:12px 0;margin:6px 4px 0 0;"
+        f"text-align:center;background:{bg};color:{fg};font-weight:500'>{text}</span>"
+        for name, (text, bg, fg) in BUTTONS.items())
+    parts.append(f"<div>{buttons}</div>")
+    return ("<div style='border:1px solid #ccc;padding:8px;display:inline-block;"
+            "font-family:sans-serif;font-size:14px'>" + "".join(parts) + "</div>")
+
+
+class LabelerView:
+    """What 05 displays: the widget where a browser runs widgets (JupyterLab prefers it),
+    else the same layout as static HTML, and a plain sentence for a text-only reader."""
+
+    def __init__(self, session: LabelSession):
+        self.session = session
+        self.widget = labeling_widget(session)
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
+        bundle["text/html"] = static_html(self.session)
+        bundle["text/plain"] = html.unescape(re.sub(r"<[^>]+>", "", self.session.caption()))
+        return bundle

@@ -1,10 +1,10 @@
-"""Scoring new parts with a finished run: `python -m asal predict` and `asal export`.
+"""Scoring new parts with a finished run: `asal predict` and `asal export`.
 
 `predict` decodes every image exactly as the run decoded its pool (asal/data/decode.py:
 RGB, or gray copied to three channels where the run was grayscale; resized to the run's
 size, stretched), scores it with the run's classifier (p_defect and the label at the
-artefact's threshold) and, where the DRAEM run that ranked the pool still has its model,
-with DRAEM's anomaly score. `export` writes the classifier, its normalisation included, as
+artefact's threshold) and, where the scorer that ranked the pool still has its model, with
+its anomaly score. `export` writes the classifier, its normalisation included, as
 ONNX with the artefact's facts in the model's metadata.
 """
 
@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from asal.data.decode import decode_image, decode_many, image_header
+from asal.data.decode import UnreadableImage, decode_image, image_header
 from asal.data.folders import IMAGE_SUFFIXES, MASK_DIR
 from asal.errors import AsalError
+from asal.models.evidence_head import EvidenceKnots
 from asal.stages.anomaly_maps import AnomalyMaps
 from asal.stages.artefact import Classifier
 
@@ -48,51 +49,80 @@ def image_files(inputs) -> list[Path]:
     return files
 
 
-def report_conversions(files: list[Path], size: int, grayscale: bool) -> None:
-    """Say once how many images are converted, and how, as the run's own were."""
-    mode = "L" if grayscale else "RGB"
+def report_conversions(files: list[Path], artefact: dict) -> None:
+    """Say once how many images differ from the run's own pool images in size or colour
+    mode, and how they are converted (as the pool's were). Images like the pool's are
+    converted the same way without a word: the notice is for what the run never saw."""
+    size, grayscale = artefact["image_size"], artefact["grayscale"]
+    seen = {tuple(f) for f in artefact.get("pool_formats", [])} or \
+        {(size, size, "L" if grayscale else "RGB")}
     odd = [(p, *image_header(p)) for p in files]
-    odd = [(p, s, m) for p, s, m in odd if s != (size, size) or m != mode]
+    odd = [(p, s, m) for p, s, m in odd if (*s, m) not in seen]
     if odd:
         first, (w, h), m = odd[0]
-        print(f"{len(odd)} of the {len(files)} images are not {size} x {size} px {mode} "
-              f"(first: {first.name}, {w} x {h} px {m}); each is converted as in training: "
-              f"to {'grayscale, then ' if grayscale else ''}RGB and resized to {size} x {size} "
-              "px, stretched.")
+        pool = ", ".join(f"{a} x {b} px {c}" for a, b, c in sorted(seen))
+        print(f"{len(odd)} of the {len(files)} images differ in size or colour mode from the "
+              f"run's pool ({pool}; first: {first.name}, {w} x {h} px {m}); each is converted "
+              f"as in training: to {'grayscale, then ' if grayscale else ''}RGB and resized to "
+              f"{size} x {size} px, stretched.")
+
+
+def decode_all(files: list[Path], size: int, grayscale: bool,
+               skip_unreadable: bool) -> tuple[list[Path], np.ndarray, list[tuple[Path, str]]]:
+    """The files that decode and their images; those that do not, with the reason, when
+    `skip_unreadable`; else the first that does not stops with its sentence."""
+    readable, arrays, skipped = [], [], []
+    for path in files:
+        try:
+            arrays.append(decode_image(path, size, grayscale))
+            readable.append(path)
+        except UnreadableImage as err:
+            if not skip_unreadable:
+                raise AsalError(f"{str(err).rstrip('.')}, or pass --skip-unreadable to score "
+                                "the other images and list the unreadable ones.") from None
+            skipped.append((path, err.reason))
+    images = np.stack(arrays) if arrays else np.zeros((0, 3, size, size), np.uint8)
+    return readable, images, skipped
 
 
 def anomaly_scores(classifier: Classifier, images: torch.Tensor) -> np.ndarray | None:
-    """DRAEM's image scores where the run's detector is still on disk, else None."""
-    folder, a = classifier.detector(), classifier.artefact
+    """The scores of the scorer that ranked the run's pool, where its model is on disk."""
+    folder, a = classifier.scorer(), classifier.artefact
     if folder is None:
         return None
     return AnomalyMaps(folder, a["image_size"], a["grayscale"]).scores(images)
 
 
-def predict(run_dir, inputs) -> pd.DataFrame:
+def predict(run_dir, inputs, skip_unreadable: bool = False) -> pd.DataFrame:
     """path, p_defect, predicted (good/defect at the threshold), anomaly_score per image;
-    `attrs` holds the threshold and its rule."""
+    `attrs` holds the threshold and its rule, and the files skipped as unreadable with
+    the reason (`skipped`)."""
     classifier = Classifier.load(run_dir)
     a = classifier.artefact
     files = image_files(inputs)
-    report_conversions(files, a["image_size"], a["grayscale"])
-    images = torch.from_numpy(decode_many(files, decode_image, a["image_size"],
-                                          a["grayscale"]))
+    files, images, skipped = decode_all(files, a["image_size"], a["grayscale"],
+                                        skip_unreadable)
+    report_conversions(files, a)
+    images = torch.from_numpy(images)
     p = classifier.p_defect(images)
     anomaly = anomaly_scores(classifier, images)
     if anomaly is None:
-        print("No anomaly score: the run's pool was ranked without a DRAEM model that is "
-              "still on disk (the anomaly_score column is empty).")
+        print("No anomaly score: the scorer that ranked the run's pool has no model on this "
+              "disk (the anomaly_score column is empty).")
     frame = pd.DataFrame({"path": [str(f) for f in files], "p_defect": p,
                           "predicted": classifier.label(p),
                           "anomaly_score": anomaly if anomaly is not None else np.nan},
                          columns=COLUMNS)
-    frame.attrs.update(threshold=a["threshold"], threshold_rule=a["threshold_rule"])
+    frame.attrs.update(threshold=a["threshold"], threshold_rule=a["threshold_rule"],
+                       skipped=skipped)
     return frame
 
 
 class _Exported(torch.nn.Module):
-    """uint8 images (N, 3, H, W) -> p(defect) (N,): the normalisation and the network."""
+    """uint8 images (N, 3, H, W) -> p(defect) (N,): the normalisation and the network; for
+    head evidence also the images' anomaly scores (N,), turned into the head's evidence in
+    the graph: the normal score of each one's place among the pool's scores
+    (asal/models/evidence_head.py: EvidenceKnots)."""
 
     def __init__(self, classifier: Classifier):
         super().__init__()
@@ -100,17 +130,29 @@ class _Exported(torch.nn.Module):
         self.network = classifier.network()
         self.register_buffer("mean", torch.tensor(a["normalize_mean"]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(a["normalize_std"]).view(1, 3, 1, 1))
+        evidence = a.get("evidence")
+        self.beta = None if evidence is None else float(evidence["beta"])
+        if evidence is not None:
+            self.knots = EvidenceKnots.of(evidence["pool_scores"].numpy()).float()
 
-    def forward(self, images):
+    def forward(self, images, anomaly_scores=None):
         x = (images.float() / 255 - self.mean) / self.std
-        return torch.softmax(self.network(x), 1)[:, 1]
+        logits = self.network(x)
+        logit = logits[:, 1] - logits[:, 0]
+        if self.beta is not None:
+            logit = logit + self.beta * self.knots(anomaly_scores.float())
+        return torch.sigmoid(logit)
 
 
 def export_metadata(artefact: dict) -> dict[str, str]:
     """What a user of the ONNX file needs to feed it and read it."""
     size = artefact["image_size"]
-    return {"input": f"uint8 (N, 3, {size}, {size}) RGB"
-                     + (", gray copied to 3 channels" if artefact["grayscale"] else ""),
+    scores = ("; anomaly_scores float32 (N,): each image's anomaly score from the scorer "
+              "that ranked the pool (asal predict's anomaly_score column)"
+              if artefact.get("evidence") is not None else "")
+    return {"input": f"images uint8 (N, 3, {size}, {size}) RGB"
+                     + (", gray copied to 3 channels" if artefact["grayscale"] else "")
+                     + scores,
             "output": "p_defect (N,): the probability of class 'defect'",
             "threshold": repr(artefact["threshold"]),
             "threshold_rule": artefact["threshold_rule"],
@@ -132,10 +174,15 @@ def export_onnx(run_dir, out) -> Path:
 
     classifier = Classifier.load(run_dir)
     size = classifier.artefact["image_size"]
-    example = torch.zeros(2, 3, size, size, dtype=torch.uint8)
-    program = torch.onnx.export(_Exported(classifier).eval(), (example,),
-                                input_names=["images"], output_names=["p_defect"],
-                                dynamic_shapes={"images": {0: "n"}}, verbose=False)
+    inputs = (torch.zeros(2, 3, size, size, dtype=torch.uint8),)
+    names, shapes = ["images"], {"images": {0: "n"}}
+    if classifier.artefact.get("evidence") is not None:
+        inputs += (torch.zeros(2, dtype=torch.float32),)
+        names.append("anomaly_scores")
+        shapes["anomaly_scores"] = {0: "n"}
+    program = torch.onnx.export(_Exported(classifier).eval(), inputs, input_names=names,
+                                output_names=["p_defect"], dynamic_shapes=shapes,
+                                verbose=False)
     model = program.model_proto
     onnx.helper.set_model_props(model, export_metadata(classifier.artefact))
     write_bytes(out, model.SerializeToString())

@@ -20,8 +20,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from asal.config.layout import (BACKBONE, CONFIG_JSON, METRICS_JSON, ROTATION_SCORES,
-                                pretext_dir)
+from asal.config.layout import BACKBONE, CONFIG_JSON, METRICS_JSON, ROTATION_SCORES, pretext_dir
 from asal.data.images import Split, load_split, load_test
 from asal.data.textures import anomaly_source
 from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
@@ -32,7 +31,6 @@ from asal.models.pretext import (CHECKPOINT, TASKS, PretextSettings, backbone_st
 from asal.provenance import provenance, run_record
 from asal.runtime import configure, model_to
 from asal.stages.claims import refuse_other_parameters
-
 
 if TYPE_CHECKING:
     from asal.config.schema import Params

@@ -3,7 +3,8 @@
 Three kinds of output (docs/reproducing.md):
 - deterministic given their inputs (data, batches from scores, initial picks, tables from
   runs): compared exactly;
-- trained numbers (DRAEM's AUROCs, the classifier's metrics): compared within a tolerance;
+- trained numbers (the scorers' AUROCs, the classifier's metrics): compared within a
+  tolerance;
 - timings: never compared.
 
 How a tolerance is derived. On another CPU the same seed trains to other numbers: the
@@ -16,7 +17,8 @@ two-sided normal quantile for a family-wise false-alarm rate ALPHA over the m va
 together (Bonferroni): z = Phi^-1(1 - ALPHA / (2 m)). sigma is pooled (root mean square)
 over the cells of a table, because three seeds alone estimate a standard deviation poorly.
 The seed spreads come from the committed experiment: the classifier's from its seeds, and
-DRAEM's from runs/<exp>/draem_seed_spread.csv (`python -m asal draem-spread`).
+the scorers' from runs/<exp>/scorer_seed_spread.csv (`asal scorer-spread`) or from the
+experiment's own scorer seeds.
 """
 
 
@@ -29,31 +31,32 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from asal.config.layout import (BACKBONE, CONFIG_JSON, DRAEM_SPREAD, METRICS_CYCLE,
-                                METRICS_JSON, RunLayout, al_dir, pretext_dir, scores_dir)
+from asal.config.layout import (BACKBONE, CONFIG_JSON, METRICS_CYCLE, METRICS_JSON,
+                                SCORER_SPREAD, RunLayout, al_dir, pretext_dir, scores_dir)
 from asal.models.statistics import aubc
-from asal.models.tolerance import (Verdict, classifier_sigma, draem_sigma, pooled_sd, require,
+from asal.models.strategies import INITS
+from asal.models.tolerance import (Verdict, classifier_sigma, pooled_sd, require, scorer_sd,
                                    tolerance, tolerance_lines)
 from asal.stages.claims import recorded
 
 if TYPE_CHECKING:
     from asal.config.schema import Params
 
-DRAEM_METRICS = ("test_image_auroc", "test_pixel_auroc", "pool_image_auroc")
-# inits whose pick follows from the batches alone, so a re-run on the committed batches
-# must pick the same images
-BATCH_INITS = ("asal", "random", "top")
+SCORER_METRICS = ("test_image_auroc", "test_pixel_auroc", "pool_image_auroc")
+# inits whose pick follows from the batches alone (they need no other view of the pool), so
+# a re-run on the committed batches must pick the same images
+BATCH_INITS = tuple(name for name, init in INITS.items() if not init.needs)
 
 
-# ----------------------------------------------------------------- stage 01 (DRAEM)
+# ---------------------------------------------------------------- stage 01 (scorers)
 
 def read_spread(path: Path) -> pd.DataFrame | None:
-    """A seed-spread table of the experiment (RunLayout.draem_spread, .pretext_spread)."""
+    """A seed-spread table of the experiment (RunLayout.scorer_spread, .pretext_spread)."""
     return pd.read_csv(path) if path.exists() else None
 
 
 @dataclass
-class DraemReference:
+class ScorerReference:
     """The committed metrics of a stage-01 run, read before a re-run overwrites them."""
 
     metrics: dict | None
@@ -61,24 +64,25 @@ class DraemReference:
     why_not: str = ""
 
     def check(self, metrics: dict) -> list[Verdict]:
-        names = [k for k in DRAEM_METRICS if self.metrics.get(k) is not None]
+        names = [k for k in SCORER_METRICS if self.metrics.get(k) is not None]
         return [Verdict(k, round(self.metrics[k], 4), round(metrics[k], 4),
-                        tolerance(draem_sigma(self.spread, k), 1, len(names)))
+                        tolerance(scorer_sd(self.spread, k), 1, len(names)))
                 for k in names]
 
 
-def draem_reference(cfg: Params) -> DraemReference:
+def scorer_reference(cfg: Params) -> ScorerReference:
     """The committed run of this folder (its parameters are this run's: 01 refuses
     others), and the recorded seed spread, if any."""
     path = scores_dir(cfg) / METRICS_JSON
     if not path.exists():
-        return DraemReference(None, None, "no committed run in this folder")
+        return ScorerReference(None, None, "no committed run in this folder")
     if (key := cfg.first_difference(recorded(path.parent) or {}, "scores")) is not None:
-        return DraemReference(None, None, f"the committed run used another {key}")
-    spread = read_spread(RunLayout.of(cfg).draem_spread)
+        return ScorerReference(None, None, f"the committed run used another {key}")
+    spread = read_spread(RunLayout.of(cfg).scorer_spread)
     if spread is None:
-        return DraemReference(None, None, f"no seed spread recorded ({DRAEM_SPREAD})")
-    return DraemReference(json.loads(path.read_text()), spread)
+        return ScorerReference(None, None, f"no seed spread recorded ({SCORER_SPREAD})")
+    own = spread[(spread.scorer == cfg.scorer) & (spread.train_on == cfg.train_on)]
+    return ScorerReference(json.loads(path.read_text()), own if len(own) else spread)
 
 
 # ------------------------------------------------------- stage 03 (active learning)

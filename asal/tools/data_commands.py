@@ -19,7 +19,8 @@ class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
 
 def subcommand(sub, name: str, text: str, run) -> argparse.ArgumentParser:
     """A subcommand whose --help shows every option's default."""
-    p = sub.add_parser(name, help=text, description=text, formatter_class=_Defaults)
+    # no help=: `asal --help` lists the commands itself, in groups (asal/__main__.py)
+    p = sub.add_parser(name, description=text, formatter_class=_Defaults)
     p.set_defaults(run=run)
     return p
 

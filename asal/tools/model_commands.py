@@ -6,15 +6,21 @@ import sys
 import time
 from pathlib import Path
 
+from asal.errors import AsalError
 from asal.tools.data_commands import subcommand
+
+SKIPPED = 3          # predict's exit status when unreadable files were skipped
 
 
 def _predict(args):
     from asal.io import csv_text, write_csv
     from asal.stages.predict import predict
 
+    if args.out and Path(args.out).is_dir():      # said before the images are scored
+        raise AsalError(f"--out {args.out} is a folder; give the name of the CSV to write, "
+                        f"such as {Path(args.out) / 'predictions.csv'}.")
     start = time.perf_counter()
-    frame = predict(args.run_dir, args.images)
+    frame = predict(args.run_dir, args.images, args.skip_unreadable)
     seconds = time.perf_counter() - start
     if args.out:
         write_csv(args.out, frame)
@@ -24,6 +30,15 @@ def _predict(args):
     print(f"{len(frame)} images scored in {seconds:.1f} s: {defects} predicted defect at "
           f"p_defect >= {frame.attrs['threshold']:.4f} ({frame.attrs['threshold_rule']})"
           + (f"; written to {args.out}" if args.out else ""), file=sys.stderr)
+    skipped = frame.attrs["skipped"]
+    if skipped:
+        print(f"{len(skipped)} file{'s' * (len(skipped) > 1)} could not be read and "
+              f"{'were' if len(skipped) > 1 else 'was'} skipped (exit status {SKIPPED}):",
+              file=sys.stderr)
+        for path, why in skipped:
+            print(f"  {path}: {why}", file=sys.stderr)
+        return SKIPPED
+    return 0
 
 
 def _export(args):
@@ -41,6 +56,9 @@ def add_model_commands(sub) -> None:
                                               "al/<init>/<query>/seed<k> (or a ceiling's)")
     p.add_argument("images", nargs="+", help="image files, or folders searched for them")
     p.add_argument("--out", help="write the CSV here (default: standard output)")
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="score the images that can be read, list the others and exit with "
+                        f"status {SKIPPED} (default: the first unreadable file stops it)")
 
     p = subcommand(sub, "export", "write a finished run's classifier as ONNX (needs "
                                    "pip install -e '.[export]')", _export)

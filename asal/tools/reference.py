@@ -1,6 +1,7 @@
-"""Documents generated from the schema, so that they cannot go stale: the parameter
+"""Documents generated, so that they cannot go stale: from the schema, the parameter
 reference (docs/parameters.md) and every notebook's parameters cell (typed, with a
-comment per line, which `papermill --help-notebook` prints).
+comment per line, which `papermill --help-notebook` prints); from 04's findings, the
+answers README quotes between its `<!-- findings: <exp> -->` markers.
 
     python -m asal write-reference          rewrites both; tests check they are current
 """
@@ -8,6 +9,7 @@ comment per line, which `papermill --help-notebook` prints).
 from __future__ import annotations
 
 import json
+import re
 import typing
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from asal.config.schema import SECTIONS, Params
 from asal.project import PROJECT_ROOT
 
 REFERENCE = PROJECT_ROOT / "docs" / "parameters.md"
+README = PROJECT_ROOT / "README.md"
+FINDINGS_BLOCK = re.compile(r"(<!-- findings: (\S+) -->\n)(.*?)(<!-- /findings -->)", re.S)
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 PROFILE_HELP = ("params/<name>.yaml or a path; auto: mvtec for MVTec AD's 15 names, "
                 "else synthetic")
@@ -23,20 +27,21 @@ NOTEBOOK_PARAMETERS = {
     "00_pretext": ["category", "profile", "pretext_task", "pretext_seed", "data_root",
                    "runs_root", "exp", "image_size", "synthesis_epochs", "rotation_epochs",
                    "pretext_batch_size", "pretext_lr", "device", "anomaly_source_dir"],
-    "01_scores": ["category", "profile", "train_on", "draem_seed", "data_root", "runs_root",
-                  "exp", "image_size", "draem_epochs", "draem_batch_size", "draem_lr",
-                  "draem_recon_width", "draem_disc_width", "draem_score_filter", "device",
-                  "anomaly_source_dir", "scores_csv"],
-    "02_split_batches": ["category", "profile", "draem_seed", "data_root", "runs_root", "exp",
-                         "n_batches", "batches_dir"],
-    "03_active_learning": ["category", "profile", "init", "query", "seed", "draem_seed",
+    "01_scores": ["category", "profile", "scorer", "train_on", "scorer_seed", "data_root",
+                  "runs_root", "exp", "image_size", "ensemble", "draem_epochs",
+                  "draem_batch_size", "draem_lr", "draem_recon_width", "draem_disc_width",
+                  "draem_score_filter", "device", "anomaly_source_dir", "scores_csv"],
+    "02_split_batches": ["category", "profile", "scorer", "scorer_seed", "data_root",
+                         "runs_root", "exp", "n_batches", "batches_dir"],
+    "03_active_learning": ["category", "profile", "init", "query", "seed", "scorer",
+                           "scorer_seed",
                            "pretext_seed", "cycles", "epochs", "protocol", "oracle",
                            "labels_csv", "pretrained", "device", "image_size", "batches_dir",
                            "data_root", "runs_root", "exp"],
     "04_results": ["profile", "exp", "categories", "inits", "seeds", "runs_root",
                    "figures_root", "rankings_dir"],
-    "05_label": ["category", "profile", "init", "seed", "data_root", "runs_root", "exp",
-                 "labels_csv"],
+    "05_label": ["category", "profile", "init", "query", "seed", "data_root", "runs_root",
+                 "exp", "labels_csv"],
 }
 DEFAULT_CATEGORY = "synth_fabric"
 
@@ -83,7 +88,7 @@ def _default(field) -> str:
 
 def parameter_reference() -> str:
     out = ["# Parameters", "",
-           "Generated from the schema (`asal/config/schema.py`; `python -m asal "
+           "Generated from the schema (`asal/config/schema.py`; `asal "
            "write-reference`). A profile (`params/*.yaml`, which may `extends:` another) "
            "gives values; explicit values (`papermill -p`, Snakemake `--config`) win over "
            "it; what neither gives takes the default. A field without a default must come "
@@ -111,10 +116,21 @@ def notebook_cells() -> dict[str, tuple[Path, dict, int]]:
     return found
 
 
+def readme_text() -> str:
+    """README with each findings block as the experiment's committed findings.md."""
+    def block(m: re.Match) -> str:
+        findings = PROJECT_ROOT / "figures" / m.group(2) / "findings.md"
+        return m.group(1) + findings.read_text() + m.group(4)
+    return FINDINGS_BLOCK.sub(block, README.read_text())
+
+
 def stale() -> list[str]:
-    """What differs from the schema: the reference, and notebooks by name."""
+    """What differs from the schema or the findings: the reference, README, and notebooks
+    by name."""
     out = [] if REFERENCE.exists() and REFERENCE.read_text() == parameter_reference() + "\n" \
         else [str(REFERENCE.relative_to(PROJECT_ROOT))]
+    if README.read_text() != readme_text():
+        out.append("README.md")
     for name, (_, nb, i) in notebook_cells().items():
         if "".join(nb["cells"][i]["source"]) != parameters_cell(name):
             out.append(f"notebooks/{name}.ipynb")
@@ -127,6 +143,8 @@ def write_reference() -> list[str]:
 
     written = stale()
     write_text(REFERENCE, parameter_reference() + "\n")
+    if "README.md" in written:
+        write_text(README, readme_text())
     for name, (path, nb, i) in notebook_cells().items():
         source = parameters_cell(name).splitlines(keepends=True)
         if nb["cells"][i]["source"] != source:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from asal.config.layout import DRAEM_SPREAD, METRICS_JSON, RunLayout
+from asal.config.layout import METRICS_JSON, SCORER_SPREAD, RunLayout
 from asal.errors import AsalError
-from asal.models.tolerance import (Verdict, classifier_sigma, draem_sigma, pooled_sd,
-                                   tolerance, verdict_table)
+from asal.models.tolerance import (TOLERANCE_CEILING, Verdict, classifier_sigma, pooled_sd,
+                                   scorer_sd, tolerance, verdict_table)
 from asal.project import PROJECT_ROOT
+from asal.result_figures import scorer_columns
 from asal.tools.checks import read_spread
 from asal.tools.committed import committed_text
 
@@ -43,7 +44,7 @@ def _seeds_of(provenance: str) -> int:
 
 def check_tables(committed: dict[str, tuple[pd.DataFrame, str]],
                  rebuilt: dict[str, tuple[pd.DataFrame, str]],
-                 draem_spread: pd.DataFrame | None,
+                 scorer_spread: pd.DataFrame | None,
                  pretext_spread: pd.DataFrame | None = None) -> list[Verdict]:
     """Cell-by-cell verdicts for the headline tables (see the module docstring)."""
     cells = []          # (table, category, column, committed, rebuilt, sigma, n)
@@ -64,21 +65,30 @@ def check_tables(committed: dict[str, tuple[pd.DataFrame, str]],
             for i in inits:
                 col = f"{i}_mean"
                 cells.append((name, cat, col, old[col][k], new[col][k], sigma, n))
-            for col in (c for c in old.columns
-                        if c.startswith("DRAEM_") and not c.endswith("_std")):
-                if draem_spread is None:
-                    raise AsalError(f"No DRAEM seed spread ({DRAEM_SPREAD}) to derive the "
-                                    f"tolerance of {col}; run `python -m asal draem-spread`.")
-                # a baseline trained with one seed (DRAEM_normal of replicate experiments)
-                # takes the spread of all DRAEM runs
-                own = draem_spread[draem_spread.train_on == col[6:]]
-                s = draem_sigma(own if own.seed.nunique() > 1 else draem_spread,
-                                "test_image_auroc")
+            for col in scorer_columns(old):
+                scorer, _, train_on = col.rpartition("_")
+                s, seeds = scorer_sigma(scorer_spread, scorer, train_on, col)
                 cells.append((name, cat, col, old[col][k], new[col][k], s,
-                              n_cats if cat == "mean" else 1))
+                              seeds * (n_cats if cat == "mean" else 1)))
     m = len(cells)
     return [Verdict(f"{t}[{cat}, {col}]", round(float(c), 4), round(float(r), 4),
-                    tolerance(s, n, m)) for t, cat, col, c, r, s, n in cells]
+                    tolerance(s, n, m), ceiling=TOLERANCE_CEILING)
+            for t, cat, col, c, r, s, n in cells]
+
+
+def scorer_sigma(spread: pd.DataFrame | None, scorer: str, train_on: str,
+                 column: str) -> tuple[float, int]:
+    """The seed sd of a scorer's test AUROC and the seeds its cell averages: from the
+    experiment's own scorer seeds where it has several, else from the spread measured by
+    `asal scorer-spread` (a baseline fitted with one seed takes the spread of its scorer's
+    runs on the whole pool)."""
+    if spread is None:
+        raise AsalError(f"No seed spread of the scorers ({SCORER_SPREAD}) to derive the "
+                        f"tolerance of {column} from; run `asal scorer-spread`.")
+    own = spread[(spread.scorer == scorer) & (spread.train_on == train_on)]
+    if own.scorer_seed.nunique() < 2:
+        own = spread[spread.scorer == scorer]
+    return scorer_sd(own), 1
 
 
 def check_deterministic(committed: pd.DataFrame, rebuilt: pd.DataFrame) -> list[Verdict]:
@@ -113,7 +123,7 @@ def check_reproduction(figures_dir, reference_dir=None, runs_root=None,
     same = same_pretext_networks(layout)
     verdicts = check_tables({k: old for k, (old, _) in pairs.items()},
                             {k: new for k, (_, new) in pairs.items()},
-                            read_spread(layout.draem_spread),
+                            read_spread(layout.scorer_spread),
                             None if same else read_spread(layout.pretext_spread))
     (old, _), (new, _) = pairs["initial_anomalies"]
     verdicts += check_deterministic(old, new)

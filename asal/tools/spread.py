@@ -1,5 +1,5 @@
-"""Seed-spread experiments: DRAEM's AUROCs over more seeds, and the classifier's numbers
-with pretext networks of other seeds; the tolerances of the checks come from them."""
+"""Seed-spread experiments: the scorers' AUROCs over more seeds, and the classifier's
+numbers with pretext networks of other seeds; the tolerances of the checks come from them."""
 
 from __future__ import annotations
 
@@ -12,22 +12,26 @@ import pandas as pd
 from asal.config.layout import METRICS_JSON, RunLayout
 from asal.errors import AsalError
 from asal.io import write_csv
-from asal.tools.checks import DRAEM_METRICS, final_values
+from asal.tools.checks import SCORER_METRICS, final_values
 
 if TYPE_CHECKING:
     from asal.config.schema import Params
 
 
-def _draem_run(cfg: Params) -> dict:
-    """Stage 01 with one DRAEM seed, in the experiment's own folder (a worker process)."""
+def _scorer_run(cfg: Params) -> dict:
+    """Stage 01 with one scorer seed, in the experiment's own folder (a worker process)."""
     import torch
 
     from asal.stages.scores import run_scores
 
     torch.set_num_threads(1)
-    metrics = run_scores(cfg, progress=False).metrics
-    return {"category": cfg.category, "train_on": cfg.train_on, "seed": cfg.draem_seed,
-            **{k: metrics.get(k) for k in DRAEM_METRICS}}
+    return _row(cfg.category, cfg.scorer, cfg.train_on, cfg.scorer_seed,
+                run_scores(cfg, progress=False).metrics)
+
+
+def _row(category: str, scorer: str, train_on: str, seed: int, metrics: dict) -> dict:
+    return {"category": category, "scorer": scorer, "train_on": train_on,
+            "scorer_seed": seed, **{k: metrics.get(k) for k in SCORER_METRICS}}
 
 
 def _pretext_seed_runs(base: Params, category: str, pretext_seed: int, root: str) -> list:
@@ -48,7 +52,7 @@ def _pretext_seed_runs(base: Params, category: str, pretext_seed: int, root: str
             cfg = base.model_copy(update={
                 "init": init, "seed": seed, "runs_root": root, "pretext_seed": pretext_seed,
                 "batches_dir": str(batches_dir(base.model_copy(
-                    update={"draem_seed": base.draem_seed_of(seed)})))})
+                    update={"scorer_seed": base.scorer_seed_of(seed)})))})
             for task in cfg.pretext_tasks():
                 run_pretext(cfg, task, progress=False)
             cycles = run_active_learning(cfg, progress=False).cycles
@@ -95,35 +99,36 @@ def measure_pretext_spread(base: Params, pretext_seeds=(1, 2), jobs: int = 2,
     return frame
 
 
-def measure_draem_spread(base: Params, seeds=(1, 2), jobs: int = 2,
-                         train_ons=None) -> pd.DataFrame:
-    """DRAEM's AUROCs over seeds, for every category and train_on of an experiment (normal
-    only where the profile's draem_normal asks for it, or as `train_ons` says).
+def measure_scorer_spread(base: Params, seeds=(1, 2), jobs: int = 2,
+                          runs=None) -> pd.DataFrame:
+    """The scorers' AUROCs over seeds, for every category of an experiment and every
+    (scorer, train_on) in `runs` (default: the ranking scorer on the pool, and DRAEM on
+    the good images where the profile's draem_normal asks for it).
 
-    The experiment's own runs are read (every DRAEM seed its runs used, all of them when
-    seeds are replicates); the other seeds are trained as part of the experiment
-    (runs/<exp>/<cat>/scores/<train_on>/seed<k>/), `jobs` at a time, one CPU thread each.
-    Writes runs/<exp>/draem_seed_spread.csv.
+    The experiment's own runs are read (every scorer seed its runs used, all of them when
+    seeds are replicates); the other seeds are fitted as part of the experiment
+    (runs/<exp>/<cat>/scores/<scorer>/<train_on>/seed<k>/), `jobs` at a time, one CPU
+    thread each. Writes runs/<exp>/scorer_seed_spread.csv.
     """
     layout = RunLayout.of(base)
-    train_ons = train_ons or (("mixed", "normal") if base.draem_normal else ("mixed",))
+    runs = runs or [(base.scorer, "mixed")] + ([("draem", "normal")] if base.draem_normal
+                                                else [])
     rows, todo = [], []
     for cat in base.categories:
-        for train_on in train_ons:
-            path = layout.scores(cat, train_on, base.draem_seeds[0]) / METRICS_JSON
+        for scorer, train_on in runs:
+            path = layout.scores(cat, scorer, train_on, base.scorer_seeds[0]) / METRICS_JSON
             if not path.exists():
                 raise AsalError(f"{path} does not exist; run the experiment (README's main "
                                 "command) before measuring the seed spread.")
-            for s in sorted({*base.draem_seeds, *seeds}):
-                done = layout.scores(cat, train_on, s) / METRICS_JSON
+            for s in sorted({*base.scorer_seeds, *seeds}):
+                done = layout.scores(cat, scorer, train_on, s) / METRICS_JSON
                 if done.exists():
-                    own = json.loads(done.read_text())
-                    rows.append({"category": cat, "train_on": train_on, "seed": s,
-                                 **{k: own.get(k) for k in DRAEM_METRICS}})
+                    rows.append(_row(cat, scorer, train_on, s, json.loads(done.read_text())))
                 else:
-                    todo.append(base.model_copy(update={"category": cat, "train_on": train_on,
-                                                        "draem_seed": s, "device": "cpu"}))
-    rows += _in_workers(_draem_run, jobs, todo)
-    frame = pd.DataFrame(rows).sort_values(["category", "train_on", "seed"])
-    write_csv(layout.draem_spread, frame)
+                    todo.append(base.model_copy(update={
+                        "category": cat, "scorer": scorer, "train_on": train_on,
+                        "scorer_seed": s, "device": "cpu"}))
+    rows += _in_workers(_scorer_run, jobs, todo)
+    frame = pd.DataFrame(rows).sort_values(["category", "scorer", "train_on", "scorer_seed"])
+    write_csv(layout.scorer_spread, frame)
     return frame

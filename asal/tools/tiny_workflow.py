@@ -25,11 +25,12 @@ SLURM_SITE_PROFILE = PROJECT_ROOT / "benchmarks" / "slurm" / "profile"
 SLURM = ("--workflow-profile", str(SLURM_WORKFLOW_PROFILE), "--profile", str(SLURM_SITE_PROFILE),
          "--jobs", "4")
 
-# every stage and job kind: DRAEM on the mixed pool and on the normal images, both pretext
-# tasks (pt4al needs rotation), three initial selections; 10 cycles of 1 epoch at 32 px
+# every stage and job kind: the default scorer on the mixed pool and DRAEM on the normal
+# images, the rotation pretext network (pt4al), three initial selections and the evidence
+# head; 10 cycles at 32 px
 TINY = dict(categories=["synth_washer"], seeds=[1], cycles=1, epochs=1, draem_epochs=1,
             image_size=32, draem_score_filter=3, inits=["asal", "random", "pt4al"],
-            synthesis_epochs=1, rotation_epochs=1, draem_normal=True)
+            rotation_epochs=1, draem_normal=True)
 # given on the command line, so a test sees --config reach every job (and a list parsed by
 # Snakemake as text reach 04 as numbers)
 TINY_CONFIG = ("--config", "cycles=10", "seeds=[0]")

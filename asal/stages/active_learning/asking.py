@@ -17,8 +17,10 @@ from asal.config.layout import labels_path
 from asal.data.labels import TO_LABEL_CSV, read_labels, write_to_label
 from asal.errors import AsalError
 from asal.io import write_csv
+from asal.labelstudio.notes import project_note
 from asal.order import blind_order
 from asal.progress import say
+from asal.stages.active_learning.stopping import stop_words
 
 if TYPE_CHECKING:
     from asal.config.schema import Params
@@ -39,18 +41,28 @@ def known_labels(cfg: Params, pool: Split) -> dict[str, int]:
 
 
 def ask_for_labels(cfg: Params, out: Path, waiting: list[str], cycle: int,
-                   ranking: pd.DataFrame | None) -> None:
-    """Write to_label.csv and say what to do, or remove a stale one once it is answered."""
+                   ranking: pd.DataFrame | None, p_defect: dict[str, float],
+                   last_cycle: dict | None) -> None:
+    """Write to_label.csv and say what to do, or remove a stale one once it is answered.
+    The sentence names the Label Studio project the run was pushed to, if any, and says
+    what the stopping rule says after the last cycle."""
     if not waiting:
         (out / TO_LABEL_CSV).unlink(missing_ok=True)
         return
-    write_to_label(out, waiting, ranking)
+    write_to_label(out, waiting, ranking, p_defect)
     n = len(waiting)
     what = "the initial set" if cycle == 0 else f"cycle {cycle}"
+    project = project_note(out)
+    tool = (f", or in {project} after `asal label-studio push {out}`, then `asal "
+            f"label-studio pull {out}`" if project else "")
+    rule = f" The stopping rule after cycle {cycle - 1}: {stop_words(last_cycle)}." \
+        if last_cycle else ""
     say(f"{n} image{'s' * (n > 1)} need{'s' * (n == 1)} a label before {what} of "
         f"{cfg.category} ({cfg.init}, seed {cfg.seed}): they are listed in "
-        f"{out / TO_LABEL_CSV}; label them in notebooks/05_label.ipynb (or add rows "
-        f"path,label with good or defect to {labels_path(cfg)}), then run this again.")
+        f"{out / TO_LABEL_CSV}; label them in notebooks/05_label.ipynb (with profile "
+        f"{cfg.profile}, category {cfg.category}, init {cfg.init}, query {cfg.query}, seed "
+        f"{cfg.seed}) or add rows path,label with good or defect to {labels_path(cfg)}"
+        f"{tool}, then run this again.{rule}")
 
 
 def write_next_to_label(cfg: Params, out: Path, keys: list[str], prob,
@@ -65,6 +77,10 @@ def write_next_to_label(cfg: Params, out: Path, keys: list[str], prob,
                           "confidence": prob.max(dim=1).values.numpy()})
     frame = frame.iloc[blind_order(frame.confidence, keys, cfg.seed, descending=False)]
     write_csv(out / NEXT_TO_LABEL, frame.merge(ranking, on="path", how="left"))
-    print(f"Finished: the classifier is in {out / 'model.pt'}; the {len(keys)} images it has "
-          f"no label for, least confident first (what to label next), are in "
-          f"{out / NEXT_TO_LABEL}.")
+
+
+def say_finished(out: Path, unlabeled: int) -> None:
+    """The sentence of a finished run of oracle file, on every run of it."""
+    say(f"Finished: the classifier is in {out / 'model.pt'}; the {unlabeled} images it has "
+        f"no label for, least confident first (what to label next), are in "
+        f"{out / NEXT_TO_LABEL}.")

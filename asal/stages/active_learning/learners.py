@@ -5,9 +5,13 @@
 - `LinearLearner` (head lbfgs): the frozen body's features are computed once per run,
   and every cycle fits the head as a logistic regression to convergence
   (asal/models/linear_head.py).
+- `EvidenceLearner` (head evidence): the same, with the anomaly evidence of the scorer
+  that ranked the pool as one more input under a prior (asal/models/evidence_head.py):
+  the classifier starts as the scorer and the labels correct it.
 
-Both take the model state the cycle starts from and return the one it ends with, which the
-checkpoint keeps: the whole network's for the first, the head (`fc`) for the second.
+Each takes the model state the cycle starts from and returns the one it ends with, which
+the checkpoint keeps: the whole network's for the first, the head (`fc`, and `beta` for
+the evidence) for the others.
 """
 
 from __future__ import annotations
@@ -20,11 +24,15 @@ import numpy as np
 import torch
 
 from asal.data.cache import cached_features
-
-from asal.models.classifier import build_resnet18, evaluate, predict_logits, train_epoch
+from asal.models.classifier import evaluate, predict_logits, train_epoch
+from asal.models.evidence_head import EvidenceHead, normal_scores
 from asal.models.linear_head import LinearHead
-from asal.models.networks import Normalizer, pool_features
+from asal.models.networks import Normalizer, Timer, pool_features
+from asal.models.resnet import build_resnet18
 from asal.runtime import adam, model_to
+from asal.config.layout import scores_dir
+from asal.stages.active_learning.evidence import read_evidence
+from asal.stages.scorer_files import saved_scorer
 from asal.stages.active_learning.protocols import (METRICS, EpochPick, auroc_on, evaluates,
                                                    query_probabilities)
 
@@ -93,6 +101,15 @@ class NetworkLearner:
     def full_state(self, state: dict) -> dict:
         return state
 
+    def p_defect(self, state: dict, cycle: int, indices) -> np.ndarray:
+        """p(defect) of pool images as predict computes it (a plain softmax)."""
+        logits = predict_logits(self.model(state, cycle), self.pool_images[indices],
+                                self.norm, Timer(self.pool_images.device))
+        return torch.softmax(logits, 1)[:, 1].numpy()
+
+    def evidence_record(self, state: dict) -> None:
+        return None
+
 
 def body_identity(cfg, weights: str) -> str:
     """What a frozen body's features depend on: its weights (the seed's random ones, or a
@@ -150,10 +167,65 @@ class LinearLearner:
             metrics = dict.fromkeys(METRICS, float("nan"))
         return [{"epoch": 1, "train_loss": loss, **metrics}], metrics, end_state
 
+    def p_defect(self, state: dict, cycle: int, indices) -> np.ndarray:
+        return torch.softmax(self._logits(state, self.pool_x[indices]), 1)[:, 1].numpy()
+
+    def evidence_record(self, state: dict) -> None:
+        return None
+
     def full_state(self, state: dict) -> dict:
         """The whole ResNet18 (the body its features came from, the fitted head) for
         model.pt."""
         return {**self.body_state, **{k: v.clone() for k, v in state.items()}}
 
 
-LEARNERS = {"adam": NetworkLearner, "lbfgs": LinearLearner}
+class EvidenceLearner(LinearLearner):
+    def __init__(self, cfg, weights: str, pool, test, device):
+        super().__init__(cfg, weights, pool, test, device)
+        evidence = read_evidence(cfg, pool, test)
+        self.pool_scores = evidence.pool_scores
+        self.pool_z = normal_scores(evidence.pool_scores)
+        self.test_z = None if evidence.test_scores is None else \
+            normal_scores(evidence.pool_scores, evidence.test_scores)
+        self.head = EvidenceHead(self.pool_x, feature_c=cfg.head_c, score_c=cfg.evidence_c,
+                                 beta_prior=cfg.evidence_prior, balanced=cfg.head_balanced)
+
+    @staticmethod
+    def _logits_z(state: dict, x: np.ndarray, z: np.ndarray) -> torch.Tensor:
+        logits = LinearLearner._logits(state, x)
+        logits[:, 1] += float(state["evidence.beta"]) * torch.from_numpy(z)
+        return logits
+
+    def probabilities(self, state: dict, cycle: int, indices, timer) -> torch.Tensor:
+        return query_probabilities(self._logits_z(state, self.pool_x[indices],
+                                                  self.pool_z[indices]), "clean")
+
+    def train(self, state: dict | None, cycle: int, labeled: list[int], labels: list[int],
+              gen, timer) -> tuple[list[dict], dict, dict]:
+        loss = self.head.fit(self.pool_x[labeled], self.pool_z[labeled], labels)
+        end_state = self.head.fc_state()
+        if self.test is not None and self.test_z is not None:
+            logits = self._logits_z(end_state, self.test_x, self.test_z)
+            metrics = evaluate(logits, self.test.labels.numpy(), "probability")
+        else:
+            metrics = dict.fromkeys(METRICS, float("nan"))
+        return [{"epoch": 1, "train_loss": loss, **metrics}], metrics, end_state
+
+    def p_defect(self, state: dict, cycle: int, indices) -> np.ndarray:
+        logits = self._logits_z(state, self.pool_x[indices], self.pool_z[indices])
+        return torch.softmax(logits, 1)[:, 1].numpy()
+
+    def evidence_record(self, state: dict) -> dict:
+        """What model.pt keeps of the evidence: its weight, the pool's scores, the scorer."""
+        return {"beta": float(state["evidence.beta"]),
+                "pool_scores": torch.from_numpy(self.pool_scores.copy()),
+                "scorer": saved_scorer(scores_dir(self.cfg, "mixed"))}
+
+    def full_state(self, state: dict) -> dict:
+        """The ResNet18 with the head's feature part as its fc layer; the evidence's weight
+        travels beside it (asal/stages/artefact.py)."""
+        return {**self.body_state, **{k: v.clone() for k, v in state.items()
+                                      if k.startswith("fc.")}}
+
+
+LEARNERS = {"adam": NetworkLearner, "lbfgs": LinearLearner, "evidence": EvidenceLearner}

@@ -1,8 +1,8 @@
 """Stage 03: the initial set and the active-learning cycles, with metrics and resume.
 
-One run is one (category, init, seed) in runs/<exp>/<cat>/al/<init>/seed<seed>/. Cycle 0
-trains on the initial set; every later cycle queries `query_size` more images and trains
-again (asal/stages/active_learning/protocols.py: clean or paper). After each cycle the
+One run is one (category, init, query, seed) in runs/<exp>/<cat>/al/<init>/<query>/
+seed<seed>/. Cycle 0 trains on the initial set; every later cycle queries `query_size`
+more images and trains again (asal/stages/active_learning/protocols.py: clean or paper). After each cycle the
 CSVs, labeled.txt, the checkpoint and config.json are written as one set, so a rerun after
 a kill continues and ends with the same files; a folder holding a run made with other
 parameters is refused, and more cycles continue a finished run. Labels come from the
@@ -19,8 +19,7 @@ import pandas as pd
 import torch
 
 from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, MODEL, al_dir, source_batches
-from asal.data.batchfiles import check_against_pool, ranking, read_batches
-from asal.data.images import Split, load_split, load_test
+from asal.data.batchfiles import ranking
 from asal.errors import AsalError
 from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
 from asal.models.networks import Timer
@@ -30,12 +29,13 @@ from asal.provenance import run_record
 from asal.runtime import configure
 from asal.stages.active_learning import pretext_inputs as pretext
 from asal.stages.active_learning.asking import (NEXT_TO_LABEL, ask_for_labels, known_labels,
-                                                write_next_to_label)
+                                                say_finished, write_next_to_label)
+from asal.stages.active_learning.inputs import load_loop_data
 from asal.stages.active_learning.learners import LEARNERS
 from asal.stages.active_learning.protocols import METRICS, query_candidates
-from asal.stages.active_learning.state import (CHECKPOINT, LoopResult, LoopState,
-                                               check_budget, fingerprint, labels_used,
-                                               read_checkpoint)
+from asal.stages.active_learning.state import (CHECKPOINT, LoopResult, LoopState, check_budget,
+                                               fingerprint, labels_used, read_checkpoint)
+from asal.stages.active_learning.stopping import rule_after_cycle, stop_words
 from asal.stages.artefact import make_artefact
 from asal.stages.claims import refuse_other_parameters
 from asal.style import CLASS_WORDS
@@ -45,32 +45,6 @@ if TYPE_CHECKING:
 
 OUTPUTS = (CONFIG_JSON, "metrics_epoch.csv", METRICS_CYCLE, "labeled.txt")
 LABEL_NAMES = {**CLASS_WORDS, None: "no label"}
-
-
-def load_loop_data(cfg: Params) -> tuple[Split, Split | None, list[list[str]]]:
-    folder = source_batches(cfg)
-    if not (folder / "batch0.txt").exists():
-        raise AsalError(f"No batches for {cfg.category} in {folder}; run "
-                        f"notebooks/01_scores.ipynb then notebooks/02_split_batches.ipynb with "
-                        f"-p category {cfg.category}, or pass batches_dir.")
-    batches = read_batches(folder)
-    pool = load_split(cfg.data_root, cfg.category, "train", cfg.image_size, cfg.use_grayscale)
-    test = load_test(cfg.data_root, cfg.category, cfg.image_size, cfg.use_grayscale)
-    check_against_pool(batches, pool.keys(), folder)
-    if sum(map(len, batches)) != len(pool):
-        raise AsalError(f"The batches in {folder} hold {sum(map(len, batches))} images, the "
-                        f"pool {len(pool)}; rebuild them with 02_split_batches.")
-    if test is None and cfg.protocol == "paper":
-        raise AsalError(f"protocol 'paper' picks each cycle's epoch on the test split, and "
-                        f"{cfg.category} has none; use protocol 'clean'.")
-    # the folders' labels are checked only when they are the labels the loop uses
-    labeled = [("pool", pool)] if cfg.oracle == "folders" and pool.labeled else []
-    for name, split in labeled + ([("test split", test)] if test is not None else []):
-        if split.labels.min() == split.labels.max():
-            missing = "anomalies" if split.labels.max() == 0 else "normal images"
-            raise AsalError(f"The {name} of {cfg.category} holds no {missing}; a good/defect "
-                            "classifier needs both classes.")
-    return pool, test, batches
 
 
 class Loop:
@@ -125,11 +99,13 @@ class Loop:
     def artefact(self) -> dict:
         """The finished classifier, self-described (asal/stages/artefact.py); its threshold
         comes from the labels it was trained on."""
-        trained_on = self.state.trained_on()
+        s, trained_on = self.state, self.state.trained_on()
         labels = [self.known[self.keys[i]] for i in trained_on]
-        return make_artefact(self.cfg, self.learner.full_state(self.state.model_state),
-                             self.pool.images[torch.tensor(trained_on)], labels, self.device,
-                             self.out, json.loads(self.config_text))
+        return make_artefact(self.cfg, self.learner.full_state(s.model_state),
+                             self.learner.p_defect(s.model_state, s.cycle, trained_on), labels,
+                             self.out, json.loads(self.config_text),
+                             pool_paths=self.pool.paths,
+                             evidence=self.learner.evidence_record(s.model_state))
 
     def save(self):
         """Everything so far as one set (asal/io.py: write_set)."""
@@ -173,13 +149,21 @@ class Loop:
             print(f"{self.out} continues from its checkpoint: {self.state.cycle} of its "
                   f"{self.cfg.cycles} cycles were done.")
 
+    def waiting_p_defect(self) -> dict[str, float]:
+        """The classifier's p(defect) of the images the run waits for, where it has one (a
+        query's; the initial set is asked for before any classifier exists)."""
+        if self.state.pending is None:
+            return {}
+        positions, _, p_defect = self.state.pending
+        return {self.keys[i]: p for i, p in zip(positions, p_defect)}
+
     def unlabeled_of(self, indices: list[int]) -> list[str]:
         """Pool keys among `indices` whose label the oracle does not give yet."""
         return [self.keys[i] for i in indices if self.keys[i] not in self.known]
 
     # ------------------------------------------------------------------------ a cycle
     def _query(self, timer) -> list:
-        """[positions, confidences] of the next cycle's images, ties label-blind."""
+        """[positions, confidences, p_defects] of the next cycle's images, ties label-blind."""
         cfg, s = self.cfg, self.state
         candidates = query_candidates(len(self.pool), s.labeled, cfg.protocol)
         prob = self.learner.probabilities(s.model_state, s.cycle, candidates, timer)
@@ -190,7 +174,7 @@ class Loop:
         new = [candidates[p] for p in picks]
         if cfg.protocol == "clean":
             assert not set(new) & set(s.labeled), "queried an image that is labeled"
-        return [new, [float(prob[p].max()) for p in picks]]
+        return [new, [float(prob[p].max()) for p in picks], [float(prob[p, 1]) for p in picks]]
 
     def run_cycle(self) -> bool:
         """One cycle; False when its query waits for labels (the state keeps the query)."""
@@ -201,7 +185,7 @@ class Loop:
             if s.pending is None:
                 s.pending = self._query(timer)
                 s.labeled += s.pending[0]
-            queried, confidence = s.pending
+            queried, confidence = s.pending[:2]
             self.waiting = self.unlabeled_of(queried)
             if self.waiting:
                 return False
@@ -210,6 +194,7 @@ class Loop:
         rows, result, s.model_state = self.learner.train(s.model_state, s.cycle, s.labeled,
                                                          labels, s.gen, timer)
         counts = {"n_labels": len(s.labeled), "n_anomalies": int(sum(labels))}
+        stopping = rule_after_cycle(self.cfg, self.learner, s, counts, timer, len(self.pool))
         s.epoch_rows += [{"cycle": s.cycle, "epoch": r["epoch"], **counts,
                           "train_loss": r["train_loss"], **{m: r[m] for m in METRICS}}
                          for r in rows]
@@ -217,7 +202,7 @@ class Loop:
             "cycle": s.cycle, "n_labels": counts["n_labels"], "n_unique": len(set(s.labeled)),
             "n_anomalies": counts["n_anomalies"], **result,
             "queried": ";".join(self.keys[i] for i in queried),
-            "confidence": ";".join(f"{c:.6f}" for c in confidence)})
+            "confidence": ";".join(f"{c:.6f}" for c in confidence), **stopping})
         s.cycle += 1
         s.timing["seconds"] += time.perf_counter() - start
         s.timing["model_seconds"] += timer.seconds
@@ -241,7 +226,8 @@ class Loop:
             self.save()
             last = s.cycle_rows[-1]
             shown = {"test_auroc": last["auroc"]} if pd.notna(last["auroc"]) else {}
-            bar.update(s.cycle, labels=last["n_labels"], **shown)
+            bar.update(s.cycle, labels=last["n_labels"], **shown,
+                       **{"stopping rule:": stop_words(last)})
             if stop_after_cycle is not None and s.cycle >= stop_after_cycle:
                 break
 
@@ -259,10 +245,12 @@ class Loop:
         if s.cycle < cfg.cycles:
             self._cycles(stop_after_cycle)
         ask_for_labels(cfg, self.out, self.waiting, s.cycle,
-                       ranking(source_batches(cfg)) if self.waiting else None)
-        if cfg.oracle == "file" and s.cycle >= cfg.cycles \
-                and not (self.out / NEXT_TO_LABEL).exists():
-            self.next_to_label()
+                       ranking(source_batches(cfg)) if self.waiting else None,
+                       self.waiting_p_defect(), s.cycle_rows[-1] if s.cycle_rows else None)
+        if cfg.oracle == "file" and s.cycle >= cfg.cycles:
+            if not (self.out / NEXT_TO_LABEL).exists():
+                self.next_to_label()
+            say_finished(self.out, len(self.pool) - len(set(s.labeled)))
         return LoopResult(self.out, pd.DataFrame(s.epoch_rows), pd.DataFrame(s.cycle_rows),
                           [self.keys[i] for i in s.trained_on()], self.pool, s.timing,
                           self.labels_used(), self.waiting, cfg.cycles)

@@ -14,9 +14,9 @@ import torch
 
 from asal.config.layout import BACKBONE, METRICS_JSON, ROTATION_SCORES, pretext_dir
 from asal.errors import AsalError
-from asal.models.classifier import build_resnet18
 from asal.models.networks import Normalizer, pool_features
 from asal.models.pretext import PretextSettings
+from asal.models.resnet import build_resnet18
 from asal.models.strategies import PoolViews
 from asal.runtime import model_to
 from asal.stages.claims import recorded

@@ -74,7 +74,8 @@ class LoopState:
     epoch_rows: list[dict] = field(default_factory=list)
     cycle_rows: list[dict] = field(default_factory=list)
     model_state: dict | None = None         # the model the next cycle continues from
-    pending: list | None = None             # [positions, confidences] of a waiting query
+    pending: list | None = None     # [positions, confidences, p_defects] of a waiting query
+    predictions: str = ""           # the last cycle's good/defect of every pool image, "0110.."
     timing: dict = field(default_factory=lambda: {"seconds": 0.0, "model_seconds": 0.0})
 
     def trained_on(self) -> list[int]:
@@ -89,7 +90,8 @@ class LoopState:
             "labeled": torch.tensor(self.labeled), "generator": self.gen.get_state(),
             "model": self.model_state, "epoch_rows": json.dumps(self.epoch_rows),
             "cycle_rows": json.dumps(self.cycle_rows), "timing": json.dumps(self.timing),
-            "pending": json.dumps(self.pending), "labels_used": json.dumps(labels_used)})
+            "pending": json.dumps(self.pending), "labels_used": json.dumps(labels_used),
+            "predictions": self.predictions})
 
     def restore(self, saved: dict) -> None:
         """Take over a checkpoint's state (see read_checkpoint)."""
@@ -101,6 +103,7 @@ class LoopState:
         self.epoch_rows = json.loads(saved["epoch_rows"])
         self.cycle_rows = json.loads(saved["cycle_rows"])
         self.timing = json.loads(saved["timing"])
+        self.predictions = saved.get("predictions", "")
 
 
 def read_checkpoint(folder: Path) -> dict | None:

@@ -1,0 +1,330 @@
+"""Labeling in Label Studio, against a real server: push what a waiting run asks for, label
+as a person's browser does, pull the labels into labels.csv, run 03 on; and every refusal
+in one sentence, labels.csv unchanged byte for byte.
+
+One server serves the session (asal/tools/label_studio_server.py; its document root is
+pytest's temporary folder, which holds the data and the runs). Without a label-studio
+command, or when it cannot start, the tests that need it are skipped with the reason;
+ASAL_LABEL_STUDIO_REQUIRED=1 (CI) makes that a failure.
+"""
+
+import datetime
+import os
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from asal.__main__ import main
+from asal.config.layout import al_dir, batches_dir, labels_path
+from asal.config.profiles import resolve
+from asal.data.labels import read_to_label, set_labels
+from asal.errors import AsalError
+from asal.labelstudio.asks import LABEL_CONFIG, title_of
+from asal.labelstudio.client import LabelStudio, LabelStudioRefused
+from asal.labelstudio.round_trip import project_note, pull, push
+from asal.stages.active_learning.loop import run_active_learning
+from asal.tools.label_studio_server import free_port, start, stop
+
+pytestmark = pytest.mark.label_studio
+REQUIRED = os.environ.get("ASAL_LABEL_STUDIO_REQUIRED") == "1"
+
+
+def unavailable(reason: str):
+    if REQUIRED:
+        pytest.fail(f"ASAL_LABEL_STUDIO_REQUIRED=1, and {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory):
+    """The session's Label Studio, serving local files from below pytest's temporary
+    folder."""
+    root = tmp_path_factory.getbasetemp()
+    try:
+        server = start(root, tmp_path_factory.mktemp("label_studio_data"))
+    except AsalError as err:
+        unavailable(str(err))
+    yield server
+    stop(server)
+
+
+@pytest.fixture
+def client(studio):
+    return LabelStudio(studio.url, studio.token)
+
+
+@pytest.fixture
+def token(studio, monkeypatch):
+    monkeypatch.setenv("LABEL_STUDIO_TOKEN", studio.token)
+    return studio.token
+
+
+def waiting_run(unlabeled_root, runs_root, exp: str, scored: bool = False):
+    """A run on the unlabeled pool that waits for its initial set: ranked by the profile's
+    scorer (real heat maps, about 10 s), or by the pool's file order (no scorer, no map)."""
+    cfg = resolve(category="own", data_root=str(unlabeled_root), runs_root=str(runs_root),
+                  exp=exp, image_size=32, device="cpu", cycles=2, epochs=1,
+                  pretrained="none", freeze_body=False, head="adam", oracle="file",
+                  batches_dir=None)
+    if scored:
+        from asal.stages.batches import make_batches
+        from asal.stages.scores import run_scores
+
+        run_scores(cfg, progress=False)
+        make_batches(cfg)
+    else:
+        folder = batches_dir(cfg)
+        folder.mkdir(parents=True)
+        truth = pd.read_csv(unlabeled_root / "truth.csv")
+        for b in range(5):
+            (folder / f"batch{b}.txt").write_text("\n".join(truth.path[b * 32:(b + 1) * 32]))
+    run_active_learning(cfg, progress=False)
+    return cfg
+
+
+def truth_of(unlabeled_root) -> dict[str, str]:
+    """Every pool key's true label, as a person would give it."""
+    truth = pd.read_csv(unlabeled_root / "truth.csv")
+    return dict(zip(truth.path, truth.label.map({0: "good", 1: "defect"})))
+
+
+# --------------------------------------------------------------- a person's browser
+def annotate(client, task: int, project: int, label: str | None) -> dict:
+    """What Chromium sends on Submit (a label) or Skip (None), captured from the real UI."""
+    body = {"lead_time": 2.5, "result": [] if label is None else [
+        {"value": {"choices": [label]}, "id": uuid.uuid4().hex[:10], "from_name": "label",
+         "to_name": "img", "type": "choices", "origin": "manual"}],
+        "draft_id": 0, "parent_prediction": None, "parent_annotation": None,
+        "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "unique_id": str(uuid.uuid4()), "project": str(project)}
+    if label is None:
+        body["was_cancelled"] = True
+    return client.post(f"/api/tasks/{task}/annotations?project={project}", body)
+
+
+def browser_next(client, project: int) -> dict | None:
+    """The labeling stream's next task as the browser asks for it: the data manager's tab,
+    with the tab's ordering in the body; None when nothing is left."""
+    view = client.get("/api/dm/views/", params={"project": project})[0]
+    try:
+        return client.post(f"/api/dm/actions?id=next_task&tabID={view['id']}&project="
+                           f"{project}", {"ordering": view["data"]["ordering"],
+                                          "selectedItems": {"all": False, "included": []},
+                                          "filters": view["data"]["filters"],
+                                          "project": str(project)})
+    except LabelStudioRefused as err:
+        assert err.status == 404 and "There are no tasks" in err.detail
+        return None
+
+
+def confidence(row, n_pool=160) -> float:
+    p = 1 - (row["rank"] - 1) / n_pool if pd.isna(row["p_defect"]) else row["p_defect"]
+    return max(p, 1 - p)
+
+
+def by_key(client, project: int) -> dict[str, dict]:
+    return {t["data"]["asal_path"]: t for t in client.tasks(project)}
+
+
+# ------------------------------------------------------------------ the round trip
+def test_push_label_pull_and_the_next_cycle(studio, client, token, unlabeled_root, tmp_path,
+                                            capfd):
+    cfg = waiting_run(unlabeled_root, tmp_path, "ls-round-trip", scored=True)
+    run, root, truth = al_dir(cfg), str(studio.document_root), truth_of(unlabeled_root)
+    asked = pd.read_csv(run / "to_label.csv")
+    assert main(["label-studio", "push", str(run), "--url", studio.url,
+                 "--document-root", root]) == 0
+    assert "10 images to label in Label Studio project" in capfd.readouterr().out
+    project = client.find_project(title_of(cfg))
+    assert (project["sampling"], project["show_collab_predictions"], project["model_version"]) \
+        == ("Uncertainty sampling", False, "cycle-0")
+    tasks = by_key(client, project["id"])
+    assert sorted(tasks) == sorted(asked.path)
+    # the least sure first: through the API's queue and through the browser's
+    confidences = {r["path"]: confidence(r) for _, r in asked.iterrows()}
+    least = min(confidences, key=confidences.get)
+    first, second = sorted(confidences.values())[:2]
+    assert first < second                              # one image is the least sure
+    assert client.get(f"/api/projects/{project['id']}/next/")["data"]["asal_path"] == least
+    # images served from the pool as they are; heat maps from the run folder
+    task = tasks[least]
+    assert client.file(task["data"]["image"]) == (unlabeled_root / least).read_bytes()
+    heat = run / "label_studio" / "heatmaps" / "train" / "unlabeled" / Path(least).name
+    assert client.file(task["data"]["heatmap"]) == heat.read_bytes()
+    assert heat.read_bytes()[:4] == b"\x89PNG" and task["data"]["rank"] != "n/a"
+
+    # a person labels them all in the browser's order (one was labeled in 05 meanwhile)
+    first = asked.path[0]
+    set_labels(labels_path(cfg), {first: {"good": 0, "defect": 1}[truth[first]]}, truth,
+               cfg.data_root)
+    served = []
+    while (task := browser_next(client, project["id"])) is not None:
+        served.append(task["data"]["asal_path"])
+        annotate(client, task["id"], project["id"], truth[served[-1]])
+    assert served[0] == least and len(served) == 10
+    assert [confidences[k] for k in served] == sorted(confidences[k] for k in served)
+
+    assert main(["label-studio", "pull", str(run), "--url", studio.url]) == 0
+    assert "9 new labels" in capfd.readouterr().out          # and the one of 05 once
+    labels = pd.read_csv(labels_path(cfg))
+    assert labels.path[0] == first and len(labels) == 10
+    assert dict(zip(labels.path, labels.label)) == {k: truth[k] for k in served}
+
+    # 03 goes on to cycle 1 and names the project; pushing it twice adds nothing twice
+    capfd.readouterr()
+    result = run_active_learning(cfg, progress=False)
+    assert len(result.cycles) == 1 and len(result.to_label) == 1
+    assert project_note(run) in capfd.readouterr().err
+    for _ in range(2):
+        assert main(["label-studio", "push", str(run), "--url", studio.url,
+                     "--document-root", root]) == 0
+        tasks = client.tasks(project["id"])
+        assert len(tasks) == 11 and len({t["data"]["asal_path"] for t in tasks}) == 11
+        assert client.model_versions(project["id"]) == {"cycle-1": 1}
+    assert browser_next(client, project["id"])["data"]["asal_path"] == result.to_label[0]
+    assert "least sure first (cycle-1)" in capfd.readouterr().out
+
+
+# ---------------------------------------------------------------------- refusals
+def _skipped(client, project, tasks, cfg):
+    annotate(client, tasks[0]["id"], project, None)
+    return "was skipped and has no label"
+
+
+def _outside_pool(client, project, tasks, cfg):
+    data = {**tasks[0]["data"], "asal_path": "own/train/unlabeled/not_in_the_pool.png"}
+    task = client.post(f"/api/projects/{project}/import", [{"data": data}],
+                       params={"return_task_ids": "true"})["task_ids"][0]
+    annotate(client, task, project, "defect")
+    return "which is not an image of the pool of own"
+
+
+def _other_label(client, project, tasks, cfg):
+    defect = '<Choice value="defect" hotkey="d"/>'
+    config = LABEL_CONFIG.replace(defect, defect + '<Choice value="scratch"/>')
+    client.patch(f"/api/projects/{project}/", {"label_config": config})
+    annotate(client, tasks[0]["id"], project, "scratch")
+    return "is labeled 'scratch', and a label is good or defect"
+
+
+def _labeled_twice(client, project, tasks, cfg):
+    set_labels(labels_path(cfg), {tasks[0]["data"]["asal_path"]: 0},
+               pd.read_csv(cfg.data_root + "/truth.csv").path, cfg.data_root)
+    annotate(client, tasks[0]["id"], project, "defect")
+    return "is never labeled twice"
+
+
+@pytest.mark.parametrize("case", [_skipped, _outside_pool, _other_label, _labeled_twice],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_pull_refuses_in_one_sentence_and_leaves_labels_csv_as_it_was(
+        case, studio, client, unlabeled_root, tmp_path):
+    cfg = waiting_run(unlabeled_root, tmp_path, f"ls-{case.__name__.strip('_')}")
+    run = al_dir(cfg)
+    push(run, client, document_root_dir=studio.document_root)
+    project = client.find_project(title_of(cfg))["id"]
+    tasks = sorted(client.tasks(project), key=lambda t: t["id"])
+    truth = truth_of(unlabeled_root)
+    other = next(k for k in truth if k not in read_to_label(run))
+    set_labels(labels_path(cfg), {other: 1}, truth, cfg.data_root)   # labeled in 05 before
+    annotate(client, tasks[1]["id"], project, "good")       # a good label stays unwritten
+    said = case(client, project, tasks, cfg)
+    before = labels_path(cfg).read_bytes()
+    with pytest.raises(AsalError) as err:
+        pull(run, client)
+    assert said in str(err.value) and str(err.value).count(". ") == 0
+    assert labels_path(cfg).read_bytes() == before
+
+
+def test_a_skip_followed_by_a_label_and_a_label_given_twice_the_same_are_taken(
+        studio, client, unlabeled_root, tmp_path):
+    cfg = waiting_run(unlabeled_root, tmp_path, "ls-relabeled")
+    run = al_dir(cfg)
+    push(run, client, document_root_dir=studio.document_root)
+    project = client.find_project(title_of(cfg))["id"]
+    tasks = sorted(client.tasks(project), key=lambda t: t["id"])
+    annotate(client, tasks[0]["id"], project, None)
+    annotate(client, tasks[0]["id"], project, "defect")
+    annotate(client, tasks[1]["id"], project, "good")
+    annotate(client, tasks[1]["id"], project, "good")
+    done = pull(run, client)
+    assert (done.new, done.known, done.waiting) == (2, 0, 8)
+    again = pull(run, client)
+    assert (again.new, again.known) == (0, 2)
+    assert len(pd.read_csv(labels_path(cfg))) == 2
+
+
+def test_pushing_again_drops_the_tasks_of_images_labeled_in_05_meanwhile(
+        studio, client, unlabeled_root, tmp_path):
+    cfg = waiting_run(unlabeled_root, tmp_path, "ls-again")
+    run = al_dir(cfg)
+    first = push(run, client, document_root_dir=studio.document_root)
+    assert (first.asked, first.added, first.removed) == (10, 10, 0)
+    assert first.maps_missing == "the scorer that ranked the pool is not on this disk"
+    set_labels(labels_path(cfg), {read_to_label(run)[0]: 0}, truth_of(unlabeled_root),
+               cfg.data_root)
+    again = push(run, client, document_root_dir=studio.document_root)
+    assert (again.project, again.asked, again.added, again.removed) == (first.project, 9, 0, 1)
+    assert len(client.tasks(first.project)) == 9
+
+
+@pytest.fixture
+def labeled_once(unlabeled_root, tmp_path):
+    """A waiting run whose labels.csv holds one label: what no refusal may change."""
+    cfg = waiting_run(unlabeled_root, tmp_path, "ls-wrong")
+    set_labels(labels_path(cfg), {read_to_label(al_dir(cfg))[0]: 1}, truth_of(unlabeled_root),
+               cfg.data_root)
+    return cfg
+
+
+def test_an_unreachable_server(labeled_once, monkeypatch, capsys):
+    before = labels_path(labeled_once).read_bytes()
+    monkeypatch.setenv("LABEL_STUDIO_TOKEN", "some-token")
+    dead = f"http://127.0.0.1:{free_port()}"
+    assert main(["label-studio", "pull", str(al_dir(labeled_once)), "--url", dead]) == 2
+    assert capsys.readouterr().err == (f"error: No Label Studio answers at {dead} (connection "
+                                       "refused); start it (docs/label-studio.md) or pass "
+                                       "--url.\n")
+    assert labels_path(labeled_once).read_bytes() == before
+
+
+def test_a_wrong_token_and_no_token(studio, labeled_once, monkeypatch, capsys):
+    cfg, run = labeled_once, str(al_dir(labeled_once))
+    before = labels_path(cfg).read_bytes()
+    monkeypatch.setenv("LABEL_STUDIO_TOKEN", "not-the-token")
+    assert main(["label-studio", "pull", run, "--url", studio.url]) == 2
+    assert capsys.readouterr().err == (f"error: Label Studio at {studio.url} refused the token "
+                                       "in $LABEL_STUDIO_TOKEN (401 Invalid token); copy the "
+                                       "token from Account & Settings into it.\n")
+    assert main(["label-studio", "push", run, "--url", studio.url, "--token-env", "NO_SUCH"]) \
+        == 2
+    assert "$NO_SUCH holds no Label Studio token" in capsys.readouterr().err
+    assert labels_path(cfg).read_bytes() == before
+
+
+def test_a_personal_access_token_works_as_well(studio, client):
+    pat = client.post("/api/token/")["token"]
+    assert LabelStudio(studio.url, pat).check()["email"] == studio.email
+    with pytest.raises(AsalError, match=r"refused the token in \$LABEL_STUDIO_TOKEN \(401"):
+        LabelStudio(studio.url, pat[:-4] + "abcd").check()
+
+
+def test_push_refuses_a_pool_outside_the_document_root_and_a_run_that_asks_nothing(
+        unlabeled_root, tmp_path):
+    cfg = waiting_run(unlabeled_root, tmp_path, "ls-root")
+    client = LabelStudio(f"http://127.0.0.1:{free_port()}", "unused")   # never reached
+    with pytest.raises(AsalError, match="is not below Label Studio's document root"):
+        push(al_dir(cfg), client, document_root_dir=tmp_path / "elsewhere")
+    with pytest.raises(AsalError, match="holds no config.json, so it is not a run of 03"):
+        push(tmp_path, client, document_root_dir=tmp_path)
+    (al_dir(cfg) / "to_label.csv").unlink()
+    with pytest.raises(AsalError, match="asks for no labels now"):
+        push(al_dir(cfg), client, document_root_dir=tmp_path)
+
+
+def test_a_long_run_name_gives_a_title_label_studio_takes():
+    cfg = resolve(category="a_category_with_a_rather_long_name", exp="an_experiment")
+    title = title_of(cfg)
+    assert len(title) == 50 and title.startswith("asal: an_experiment/a_category")
+    assert title_of(cfg) == title != title_of(resolve(category=cfg.category, exp="other"))
