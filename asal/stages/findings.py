@@ -12,6 +12,11 @@ import pandas as pd
 ALPHA = 0.05
 
 
+def _signed(x: float) -> str:
+    """+0.012, and +0.000 where rounding leaves a negative zero."""
+    return f"{round(x, 3) + 0.0:+.3f}"
+
+
 def _p(p: float) -> str:
     return f"p = {p:.2f}" if p >= 0.01 else "p < 0.01"
 
@@ -80,9 +85,9 @@ def learning(table: pd.DataFrame) -> str:
     runs = table.runs.sum()
     gain = (table.gain_mean * table.runs).sum() / runs
     low, high = table.loc[table.gain_mean.idxmin()], table.loc[table.gain_mean.idxmax()]
-    return (f"From the first to the last cycle the test AUROC rises by {gain:+.3f} on average "
-            f"over the {runs} runs (from {low.gain_mean:+.3f} for `{low.init}` to "
-            f"{high.gain_mean:+.3f} for `{high.init}`).")
+    return (f"From the first to the last cycle the test AUROC rises by {_signed(gain)} on "
+            f"average over the {runs} runs (from {_signed(low.gain_mean)} for `{low.init}` "
+            f"to {_signed(high.gain_mean)} for `{high.init}`).")
 
 
 def labels_saved(table: pd.DataFrame, share: float) -> str:

@@ -59,7 +59,7 @@ class Loop:
         self.weights = pretext.initial_weights(cfg, self.pool)
         self.keys = self.pool.keys()
         self._learner = None
-        frozen = (lambda: self.learner.pool_x) if cfg.head == "lbfgs" else None
+        frozen = (lambda: self.learner.pool_x) if cfg.head in ("lbfgs", "evidence") else None
         views = pretext.pool_views(cfg, self.pool, self.weights, self.device, frozen)
         initial = initial_selection(cfg.init, self.batches, cfg.per_batch, cfg.seed, views)
         check_budget(cfg, len(self.pool), len(initial))

@@ -62,8 +62,8 @@ def pool_views(cfg: Params, pool: Split, weights: str, device,
                frozen_features=None) -> PoolViews:
     """The rotation ranking and pretrained features the cold-start baselines pick on,
     each made only when an initial selection asks for it. `frozen_features` are those of
-    the frozen body the classifier itself uses (head lbfgs): then even a random body's
-    features are the classifier's own, and the baselines select on them."""
+    the frozen body the classifier itself uses (head lbfgs or evidence): then even a
+    random body's features are the classifier's own, and the baselines select on them."""
     def features():
         if frozen_features is not None:
             return frozen_features()
@@ -71,7 +71,7 @@ def pool_views(cfg: Params, pool: Split, weights: str, device,
             raise AsalError(f"init '{cfg.init}' selects on a pretrained network's features, "
                             "and pretrained is 'none'; set pretrained to self_supervised, "
                             "imagenet or a weights file (or freeze the body and fit its "
-                            "head: head lbfgs).")
+                            "head: head lbfgs or evidence).")
         torch.manual_seed(cfg.seed)
         model = model_to(build_resnet18(weights), device)
         norm = Normalizer(cfg.normalize_mean, cfg.normalize_std, device)
