@@ -67,7 +67,10 @@ def check_tables(committed: dict[str, tuple[pd.DataFrame, str]],
                 cells.append((name, cat, col, old[col][k], new[col][k], sigma, n))
             for col in scorer_columns(old):
                 scorer, _, train_on = col.rpartition("_")
-                s, seeds = scorer_sigma(scorer_spread, scorer, train_on, col)
+                s = scorer_sigma(scorer_spread, scorer, train_on, col)
+                # a column with its std beside it averages the experiment's scorer seeds
+                # (tie_seeds); one without is one fitted run (a baseline such as draem_normal)
+                seeds = n_seeds if f"{col}_std" in old.columns else 1
                 cells.append((name, cat, col, old[col][k], new[col][k], s,
                               seeds * (n_cats if cat == "mean" else 1)))
     m = len(cells)
@@ -77,18 +80,17 @@ def check_tables(committed: dict[str, tuple[pd.DataFrame, str]],
 
 
 def scorer_sigma(spread: pd.DataFrame | None, scorer: str, train_on: str,
-                 column: str) -> tuple[float, int]:
-    """The seed sd of a scorer's test AUROC and the seeds its cell averages: from the
-    experiment's own scorer seeds where it has several, else from the spread measured by
-    `asal scorer-spread` (a baseline fitted with one seed takes the spread of its scorer's
-    runs on the whole pool)."""
+                 column: str) -> float:
+    """The seed sd of a scorer's test AUROC: from the seeds recorded by `asal
+    scorer-spread` (the experiment's own and more; a baseline fitted with one seed takes
+    the spread of its scorer's runs on the whole pool)."""
     if spread is None:
         raise AsalError(f"No seed spread of the scorers ({SCORER_SPREAD}) to derive the "
                         f"tolerance of {column} from; run `asal scorer-spread`.")
     own = spread[(spread.scorer == scorer) & (spread.train_on == train_on)]
     if own.scorer_seed.nunique() < 2:
         own = spread[spread.scorer == scorer]
-    return scorer_sd(own), 1
+    return scorer_sd(own)
 
 
 def check_deterministic(committed: pd.DataFrame, rebuilt: pd.DataFrame) -> list[Verdict]:
