@@ -112,7 +112,7 @@ def test_tied_seeds_make_seed_k_a_whole_replicate(tmp_path):
     assert (cfg.seed, cfg.scorer_seed, cfg.pretext_seed) == (3, 3, 3)
     given = resolve(str(folder / "tied.yaml"), category="synth_fabric", seed=3, scorer_seed=1)
     assert (given.scorer_seed, given.pretext_seed) == (1, 3)          # explicit wins
-    free = resolve("synthetic", category="synth_fabric", seed=3)
+    free = resolve("synthetic_coldstart", category="synth_fabric", seed=3)
     assert (free.scorer_seed, free.pretext_seed) == (0, 0)
 
 

@@ -88,10 +88,11 @@ def test_dry_run_lists_the_expected_jobs(tmp_path):
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
-    # 3 categories x mixed (DRAEM_normal only in the coldstart profile); 3 x batches;
-    # 3 pretext networks (synthesis); 3 x 2 inits x 2 seeds; one results job
-    assert counts["scores"] == 3 and counts["batches"] == 3 and counts["pretext"] == 3
-    assert counts["active_learning"] == 12 and counts["results"] == 1
+    # 3 categories x the default scorer on the pool x 3 tied seeds (DRAEM_normal only in
+    # the coldstart profile), their batches; no pretext network (the classifier's body is
+    # untrained, asal and random need no rotation ranking); 3 x 2 inits x 3 seeds; results
+    assert counts["scores"] == 9 and counts["batches"] == 9 and "pretext" not in counts
+    assert counts["active_learning"] == 18 and counts["results"] == 1
 
 
 def test_a_misspelled_or_ill_typed_config_key_stops_before_any_job(tmp_path):
@@ -109,8 +110,9 @@ def test_dry_run_of_the_coldstart_experiment(tmp_path):
     assert out.returncode == 0, out.stderr + out.stdout
     counts = {p[0]: int(p[1]) for p in map(str.split, out.stdout.splitlines())
               if len(p) == 2 and p[1].isdigit()}
-    # synthesis and rotation networks per category; mixed and normal; 3 x 7 inits x 5 seeds
-    assert counts["pretext"] == 6 and counts["scores"] == 6
+    # the rotation network per category (pt4al, asal_rotation); the default scorer on the
+    # pool and DRAEM on the good images; 3 x 7 inits x 5 seeds
+    assert counts["pretext"] == 3 and counts["scores"] == 6
     assert counts["active_learning"] == 105
 
 
