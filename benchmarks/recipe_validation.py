@@ -31,24 +31,17 @@ from asal.stages.active_learning.loop import run_active_learning
 from asal.stages.batches import make_batches
 from asal.stages.scores import fit_and_score
 
+def evidence(prior: float, c_z: float, c_x: float) -> dict:
+    """The loop's parameters of an evidence head (asal/models/evidence_head.py)."""
+    return dict(head="evidence", evidence_prior=prior, evidence_c=c_z, head_c=c_x,
+                head_balanced=True)
+
+
 CANDIDATES = {      # name -> parameters of the loop
     "features: lbfgs C=1 balanced": dict(head="lbfgs", head_c=1.0, head_balanced=True),
-    "evidence: prior 1, C_z 1, C_x 1": dict(head="evidence", evidence_prior=1.0,
-                                           evidence_c=1.0, head_c=1.0, head_balanced=True),
-    "evidence: prior 1, C_z 0.1, C_x 0.1": dict(head="evidence", evidence_prior=1.0,
-                                               evidence_c=0.1, head_c=0.1, head_balanced=True),
-    "evidence: prior 1, C_z 0.1, C_x 0.01": dict(head="evidence", evidence_prior=1.0,
-                                                evidence_c=0.1, head_c=0.01,
-                                                head_balanced=True),
-    "evidence: prior 1, C_z 0.1, C_x 0.001": dict(head="evidence", evidence_prior=1.0,
-                                                 evidence_c=0.1, head_c=0.001,
-                                                 head_balanced=True),
-    "evidence: prior 2, C_z 0.1, C_x 0.001": dict(head="evidence", evidence_prior=2.0,
-                                                 evidence_c=0.1, head_c=0.001,
-                                                 head_balanced=True),
-    "evidence: prior 2, C_z 0.1, C_x 0.0001": dict(head="evidence", evidence_prior=2.0,
-                                                  evidence_c=0.1, head_c=0.0001,
-                                                  head_balanced=True),
+    **{f"evidence: prior {p:g}, C_z {cz:g}, C_x {cx:g}": evidence(p, cz, cx)
+       for p, cz, cx in ((1, 1, 1), (1, 0.1, 0.1), (1, 0.1, 0.01), (1, 0.1, 0.001),
+                         (2, 0.1, 0.001), (2, 0.1, 0.0001))},
 }
 
 

@@ -79,13 +79,22 @@ def inits_against(final: pd.DataFrame, areas: pd.DataFrame, cycles: pd.DataFrame
             row.update({f"{name}_{k}": test[k] for k in ("wins", "losses", "mean_difference",
                                                           "wilcoxon_p")})
         rows.append(row)
-    table = pd.DataFrame(rows)
-    for name in ("final", "aubc"):
-        p = table[f"{name}_wilcoxon_p"]
-        ok = p.notna()
+    return holm(pd.DataFrame(rows))
+
+
+def holm(table: pd.DataFrame, within: str | None = None,
+         measures=("final", "aubc")) -> pd.DataFrame:
+    """`<measure>_p_holm`: each measure's Wilcoxon p-values corrected by Holm, one family
+    per measure (and per value of the column `within`, where given); NaN stays NaN."""
+    groups = table.groupby(within).groups.values() if within else [table.index]
+    for name in measures:
         table[f"{name}_p_holm"] = np.nan
-        if ok.any():
-            table.loc[ok, f"{name}_p_holm"] = multipletests(p[ok], method="holm")[1]
+        for idx in groups:
+            p = table.loc[idx, f"{name}_wilcoxon_p"]
+            ok = p.notna()
+            if ok.any():
+                table.loc[p[ok].index, f"{name}_p_holm"] = multipletests(p[ok],
+                                                                         method="holm")[1]
     return table
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
-from asal.models.statistics import (aubc_per_run, labels_to_reach, last_cycle, learning_gain,
-                                    paired_comparison)
+from asal.models.statistics import (aubc_per_run, holm, labels_to_reach, last_cycle,
+                                    learning_gain, paired_comparison)
 
 
 def learning_table(cycles: pd.DataFrame) -> pd.DataFrame:
@@ -79,12 +78,4 @@ def query_effect_table(cycles_by_query: dict[str, pd.DataFrame], first: str) -> 
                 row.update({f"{name}_{k}": test[k] for k in
                             ("pairs", "wins", "losses", "mean_difference", "wilcoxon_p")})
             rows.append(row)
-    table = pd.DataFrame(rows)
-    for name in ("final", "aubc"):
-        table[f"{name}_p_holm"] = np.nan
-        for _, idx in table.groupby("against").groups.items():
-            p = table.loc[idx, f"{name}_wilcoxon_p"]
-            ok = p.notna()
-            if ok.any():
-                table.loc[p[ok].index, f"{name}_p_holm"] = multipletests(p[ok], method="holm")[1]
-    return table
+    return holm(pd.DataFrame(rows), within="against")

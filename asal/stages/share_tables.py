@@ -9,9 +9,9 @@ import re
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
-from asal.models.statistics import aubc_per_run, labels_to_reach, last_cycle, paired_comparison
+from asal.models.statistics import (aubc_per_run, holm, labels_to_reach, last_cycle,
+                                    paired_comparison)
 
 NATURAL = "natural"
 
@@ -46,7 +46,7 @@ def share_table(cycles: pd.DataFrame, every_cycle: pd.DataFrame, ceiling: pd.Dat
             row["labels_ratio_to_random"] = row["labels_to_ceiling_median"] / base_labels \
                 if base_labels else np.nan
             rows.append(row)
-    return _holm(pd.DataFrame(rows))
+    return holm(pd.DataFrame(rows), within="share")
 
 
 def _one(part: dict, init: str, baseline: str) -> dict:
@@ -65,19 +65,6 @@ def _one(part: dict, init: str, baseline: str) -> dict:
         row[f"{name}_difference"] = test.get("mean_difference", np.nan)
         row[f"{name}_wilcoxon_p"] = test.get("wilcoxon_p", np.nan)
     return row
-
-
-def _holm(table: pd.DataFrame) -> pd.DataFrame:
-    """Holm over the inits compared with the baseline, within each share and measure."""
-    for name in ("final", "aubc"):
-        table[f"{name}_p_holm"] = np.nan
-        for _, idx in table.groupby("share").groups.items():
-            p = table.loc[idx, f"{name}_wilcoxon_p"]
-            ok = p.notna()
-            if ok.any():
-                table.loc[p[ok].index, f"{name}_p_holm"] = multipletests(p[ok],
-                                                                         method="holm")[1]
-    return table
 
 
 def _share_order(group: str) -> float:
