@@ -32,7 +32,7 @@ from asal.stages.batches import make_batches
 from asal.stages.scores import fit_and_score
 
 def evidence(prior: float, c_z: float, c_x: float) -> dict:
-    """The loop's parameters of an evidence head (asal/models/evidence_head.py)."""
+    """The loop's parameters of an evidence head (asal/models/evidence_ranks.py)."""
     return dict(head="evidence", evidence_prior=prior, evidence_c=c_z, head_c=c_x,
                 head_balanced=True)
 

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from asal.categories import GRAYSCALE_CATEGORIES
 from asal.config.sections import (PRETRAINED_KEYWORDS, Batches, Images, Learning, Pretext,
                                   Results, Scoring, Where, Workflow)
+from asal.models.learner_names import FROZEN, READS_EVIDENCE
 from asal.models.scorer_names import identity_parameters
 from asal.models.strategies import INITS
 from asal.project import shown
@@ -28,10 +29,18 @@ class Params(Where, Images, Scoring, Pretext, Batches, Learning, Results, Workfl
 
     @model_validator(mode="after")
     def _a_fitted_head_needs_a_frozen_body(self):
-        if self.head != "adam" and not (self.freeze_body and self.protocol == "clean"):
+        if self.head in FROZEN and not (self.freeze_body and self.protocol == "clean"):
             raise ValueError(f"head {self.head} fits a logistic regression on a frozen "
                              "body's features; set freeze_body to true and protocol to "
                              "clean, or head to adam")
+        if self.head in READS_EVIDENCE and self.scorer == "csv":
+            raise ValueError(f"head {self.head} reads the scorer's evidence of every image "
+                             "it scores, and the csv scorer cannot score a new image; rank "
+                             "the pool with a scorer that can (ensemble, patches, draem ...) "
+                             "or use head lbfgs")
+        if self.label_marks and sorted(set(self.label_marks)) != self.label_marks:
+            raise ValueError("label_marks must be increasing labeled-set sizes, such as "
+                             "[20, 50, 100, 200]")
         return self
 
     @model_validator(mode="after")
@@ -130,16 +139,17 @@ IDENTITY = {
                 "synthesis_epochs", "rotation_epochs", "pretext_batch_size", "pretext_lr",
                 "normalize_mean", "normalize_std", "anomaly_source_dir"),
     "al": ("category", "image_size", "grayscale", "init", "per_batch", "n_batches", "query",
-           "query_size", "query_batch", "epochs", "batch_size", "lr", "freeze_body", "head",
-           "head_c", "head_balanced", "evidence_prior", "evidence_c", "weight_decay",
+           "query_size", "query_growth", "label_marks", "query_batch", "epochs",
+           "batch_size", "lr", "freeze_body", "head", "body_features", "head_c",
+           "head_balanced", "evidence_prior", "evidence_c", "head_tau_scale", "weight_decay",
            "pretrained", "pretext_task", "synthesis_epochs", "rotation_epochs",
            "pretext_batch_size", "pretext_lr", "pretext_seed", "scorer", "scorer_seed",
            "protocol", "reinit_each_cycle", "eval_every_epoch", "normalize_mean",
            "normalize_std", "seed", "batches_dir", "stop_kappa", "stop_window",
            "stop_min_defects", "stop_max_labels"),
     "ceiling": ("category", "image_size", "grayscale", "epochs", "batch_size", "lr",
-                "freeze_body", "head", "head_c", "head_balanced", "evidence_prior",
-                "evidence_c", "scorer", "scorer_seed", "weight_decay", "pretrained",
+                "freeze_body", "head", "body_features", "head_c", "head_balanced",
+                "evidence_prior", "evidence_c", "head_tau_scale", "scorer", "scorer_seed", "weight_decay", "pretrained",
                 "pretext_task", "synthesis_epochs", "pretext_batch_size", "pretext_lr",
                 "pretext_seed", "normalize_mean", "normalize_std", "seed"),
 }

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from asal.models.learner_names import BODY_FEATURES, LEARNER_NAMES
 from asal.models.scorer_names import SCORER_NAMES
 from asal.models.strategies import INIT_NAMES, QUERY_BATCHES, QUERY_NAMES
 from asal.project import PROJECT_ROOT
@@ -196,7 +197,14 @@ class Learning(_Section):
                            "batch")
     query: Literal[QUERY_NAMES] = Field("least_confidence", description="how a cycle picks "
                                         "its images: " + ", ".join(QUERY_NAMES))
-    query_size: int = Field(1, gt=0, description="images labeled per cycle after the first")
+    query_size: int = Field(1, gt=0, description="images labeled per cycle after the first "
+                            "(at least; see query_growth)")
+    query_growth: float = Field(0.0, ge=0, description="a cycle asks for at least this share "
+                                "of the labeled set (rounded up), so budgets of hundreds "
+                                "take tens of cycles; 0: query_size every cycle")
+    label_marks: list[int] = Field([], description="labeled-set sizes a growing query "
+                                   "never jumps over, so every run has a cycle at each "
+                                   "(e.g. 20, 50, 100, 200)")
     query_batch: Literal[QUERY_BATCHES] = Field("top", description="how a cycle picks its "
                                                 "query_size images: top (the most "
                                                 "uncertain) or clustered (the most uncertain "
@@ -214,16 +222,24 @@ class Learning(_Section):
                             "of a ResNet18 state_dict")
     freeze_body: bool = Field(False, description="train only the 2-way head on a frozen "
                               "body (its BatchNorm statistics too)")
-    head: Literal["adam", "lbfgs", "evidence"] = Field("adam", description="how a frozen "
-        "body's head learns: adam (minibatch epochs), lbfgs (a logistic regression fitted "
-        "every cycle) or evidence (lbfgs beside the scorer's evidence, under a prior)")
-    head_c: float = Field(1.0, gt=0, description="lbfgs and evidence: the inverse strength "
-                          "of the L2 penalty on the features' weights (scikit-learn's C)")
-    head_balanced: bool = Field(False, description="lbfgs and evidence: weigh the classes "
-                                "inversely to their counts in the labeled set")
+    head: Literal[LEARNER_NAMES] = Field("adam", description="the classifier's learner: adam "
+        "(minibatch epochs of the network), lbfgs (a logistic regression on the frozen "
+        "body's features, fitted every cycle) or evidence (the scorer's evidence beside "
+        "those features, anchored at the scorer, its prior set by the labels)")
+    body_features: list[Literal[BODY_FEATURES]] = Field(
+        ["layer4_mean"], min_length=1, description="lbfgs and evidence: the frozen body's "
+        "pooled features, layer<k>_mean or layer<k>_max (layer4_mean: the network's own)")
+    head_c: float = Field(1.0, gt=0, description="lbfgs: the inverse strength of the L2 "
+                          "penalty on the features' weights (scikit-learn's C)")
+    head_balanced: bool = Field(False, description="lbfgs: weigh the classes inversely to "
+                                "their counts in the labeled set")
     evidence_prior: float = Field(2.0, description="evidence: the prior mean of the weight "
                                   "on the anomaly evidence (a normal score of its pool rank)")
     evidence_c: float = Field(0.1, gt=0, description="evidence: that weight's prior variance")
+    head_tau_scale: float = Field(0.5, gt=0, description="evidence: the mean of the "
+                                  "exponential hyperprior on tau, the prior standard "
+                                  "deviation of the features' part of the logit, which "
+                                  "each fit chooses on the labels")
     protocol: Literal["clean", "paper"] = Field("clean", description="clean (the last "
                                                 "epoch, no double labels) or paper (the "
                                                 "published code, faults included)")

@@ -52,15 +52,18 @@ def predict_logits(model, images, norm: Normalizer, timer: Timer,
     return torch.cat(out).cpu() if out else torch.zeros(0, 2)
 
 
-def evaluate(logits: torch.Tensor, labels: np.ndarray, auroc_on: str = "probability") -> dict:
+def evaluate(logits: torch.Tensor, labels: np.ndarray, auroc_on: str = "probability",
+             threshold: float | None = None) -> dict:
     """Accuracy, balanced accuracy, AUROC and average precision of class-1 predictions.
 
-    `auroc_on="logit"` ranks by the raw class-1 logit, as the published code does.
+    The predicted class is p(defect) >= `threshold` (the classifier's own, chosen without
+    the test split), or the argmax where none is given. `auroc_on="logit"` ranks by the
+    raw class-1 logit, as the published code does.
     """
     labels = np.asarray(labels)
-    pred = logits.argmax(1).numpy()
-    rank = logits[:, 1] if auroc_on == "logit" else torch.softmax(logits, 1)[:, 1]
-    rank = rank.numpy()
+    p = torch.softmax(logits.double(), 1)[:, 1].numpy()
+    pred = logits.argmax(1).numpy() if threshold is None else (p >= threshold).astype(int)
+    rank = logits[:, 1].numpy() if auroc_on == "logit" else p
     both = len(np.unique(labels)) == 2
     return {"accuracy": float(accuracy_score(labels, pred)),
             "balanced_accuracy": float(balanced_accuracy_score(labels, pred)),

@@ -5,8 +5,7 @@ With 10 to 19 labels, minibatch Adam on the head did not converge in its epochs:
 labeled set's loss ended between 0.28 and 0.75 from cycle to cycle, so the least-confident
 picks were close to arbitrary. A logistic regression has one optimum, reached every cycle,
 and deterministic given its data. The features are standardised with the pool's mean and
-spread (no labels needed); the fitted coefficients fold back into the network's `fc`
-layer, so the model is still a ResNet18 state_dict that gives the same probabilities.
+spread (no labels needed); the fitted coefficients fold back onto the unscaled features.
 """
 
 from __future__ import annotations
@@ -55,15 +54,9 @@ class LinearHead:
     def _decision(self, x) -> np.ndarray:
         return self._scaled(x) @ self.coef + self.intercept
 
-    def logits(self, x) -> torch.Tensor:
-        """(N, 2) logits [0, w.x + b]: their softmax is the regression's probability."""
-        z = self._decision(x)
-        return torch.from_numpy(np.stack([np.zeros_like(z), z], axis=1))
-
-    def fc_state(self) -> dict[str, torch.Tensor]:
-        """The head as the network's fc layer, on the unscaled features."""
-        w = self.coef / self.std
-        b = self.intercept - float(w @ self.mean)
-        weight = torch.from_numpy(np.stack([np.zeros_like(w), w])).float()
-        bias = torch.tensor([0.0, b], dtype=torch.float32)
-        return {"fc.weight": weight, "fc.bias": bias}
+    def head_state(self) -> dict[str, torch.Tensor]:
+        """The head on the unscaled features (asal/models/frozen_features.py: head_logit)."""
+        weight = self.coef / self.std
+        return {"weight": torch.from_numpy(weight),
+                "bias": torch.tensor(self.intercept - float(weight @ self.mean),
+                                     dtype=torch.float64)}

@@ -2,8 +2,9 @@
 
 03 and the ceiling write it when their run is finished. Besides the ResNet18's weights it
 holds what is needed to score a new image the way the run scored its own: the image size,
-the channels (grayscale or colour), the normalisation, the class names, the decision
-threshold with the rule that chose it (asal/models/threshold.py: labeled images only),
+the channels (grayscale or colour), the normalisation, the class names, the head on the
+frozen body's features where the learner has one, the decision threshold with the rule
+that chose it (asal/models/threshold.py: the pool and its labels, never a test split),
 the DRAEM run whose anomaly score can stand beside the prediction, and the run's record
 (its parameters and provenance). It is a plain dict of tensors, numbers and strings, so
 torch.load(weights_only=True) reads it.
@@ -26,12 +27,13 @@ from asal.errors import AsalError
 from asal.models.classifier import predict_logits
 from asal.models.networks import Normalizer, Timer
 from asal.models.resnet import build_resnet18
-from asal.models.evidence_head import normal_scores
-from asal.models.threshold import labeled_threshold
+from asal.models.evidence_ranks import normal_scores
+from asal.models.frozen_features import frozen_features, head_logit
+from asal.stages.active_learning.learners.base import ArtefactParts
 from asal.stages.run_folders import folder_kind, why_no_model
 from asal.stages.scorer_files import scorer_from_file
 
-FORMAT = "asal-classifier/2"
+FORMAT = "asal-classifier/3"
 CLASS_NAMES = ["good", "defect"]      # index = label; a pool's folders say good/anomaly
 
 
@@ -55,19 +57,18 @@ def pool_formats(paths) -> list[list]:
     return [[w, h, m] for (w, h), m in sorted({image_header(Path(p)) for p in paths})]
 
 
-def make_artefact(cfg, state: dict, p_labeled: np.ndarray, labels: list[int], run_dir: Path,
-                  record: dict, *, pool_paths, evidence: dict | None = None) -> dict:
-    """model.pt's content: the weights, the input recipe, and the threshold chosen on the
-    classifier's p(defect) of its labeled images (the run's own labels, never a test
-    split's). `evidence` (head evidence): the weight of the anomaly evidence, the pool's
-    scores its ranks are taken among, and the scorer that scores a new image."""
-    threshold, rule = labeled_threshold(p_labeled, labels)
-    return {"format": FORMAT, "state_dict": {k: v.cpu() for k, v in state.items()},
-            "evidence": evidence,
+def make_artefact(cfg, parts: ArtefactParts, threshold: tuple[float, str],
+                  labels: list[int], run_dir: Path, record: dict, *, pool_paths) -> dict:
+    """model.pt's content: the learner's parts (the network's weights; the head on frozen
+    features and the evidence where it has them), the input recipe, and the threshold with
+    its rule (chosen on the pool and its labels, never on a test split)."""
+    value, rule = threshold
+    return {"format": FORMAT, "state_dict": {k: v.cpu() for k, v in parts.state_dict.items()},
+            "head": parts.head, "evidence": parts.evidence,
             "image_size": cfg.image_size, "grayscale": bool(cfg.use_grayscale),
             "channels": 3, "normalize_mean": list(cfg.normalize_mean),
             "normalize_std": list(cfg.normalize_std), "class_names": CLASS_NAMES,
-            "threshold": threshold, "threshold_rule": rule, "labeled_images": len(labels),
+            "threshold": value, "threshold_rule": rule, "labeled_images": len(labels),
             "labeled_defects": int(sum(labels)), "pool_formats": pool_formats(pool_paths),
             "scorer": scorer_folder(cfg, run_dir), "record": json.dumps(record)}
 
@@ -118,13 +119,19 @@ class Classifier:
         return model.eval()
 
     def p_defect(self, images: torch.Tensor) -> np.ndarray:
+        """p(defect) of uint8 images, as the run's loop computed it."""
         a = self.artefact
-        p = defect_probability(self.network(), images, a["normalize_mean"],
-                               a["normalize_std"], self.device)
-        if a.get("evidence") is None:
-            return p
-        logit = np.log(p) - np.log1p(-p) + a["evidence"]["beta"] * self.evidence(images)
-        return 1 / (1 + np.exp(-logit))
+        if a.get("head") is None:
+            return defect_probability(self.network(), images, a["normalize_mean"],
+                                      a["normalize_std"], self.device)
+        x = torch.from_numpy(frozen_features(self.network().to(self.device), images,
+                                             self.normalizer(), a["head"]["features"]))
+        z = None if a.get("evidence") is None else torch.from_numpy(self.evidence(images))
+        return torch.sigmoid(head_logit(x, a["head"], z)).numpy()
+
+    def normalizer(self) -> Normalizer:
+        a = self.artefact
+        return Normalizer(a["normalize_mean"], a["normalize_std"], self.device)
 
     def evidence(self, images: torch.Tensor) -> np.ndarray:
         """The images' anomaly evidence, as the head read it: the normal score of each

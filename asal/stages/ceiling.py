@@ -18,6 +18,7 @@ from asal.config.layout import CONFIG_JSON, METRICS_JSON, MODEL, ceiling_dir
 from asal.data.images import load_split, load_test
 from asal.errors import AsalError
 from asal.io import exclusive, json_text, torch_bytes, write_set
+from asal.models.classifier import evaluate
 from asal.models.networks import Timer
 from asal.provenance import run_record
 from asal.runtime import configure
@@ -55,19 +56,20 @@ def run_ceiling(cfg: Params) -> dict:
         pool, test = _labeled_pool_and_test(cfg)
         learner = LEARNERS[cfg.head](cfg, initial_weights(cfg, pool), pool, test, device)
         timer, start = Timer(device), time.perf_counter()
-        rows, result, state = learner.train(None, 0, list(range(len(pool))),
-                                            pool.labels.tolist(),
-                                            torch.Generator().manual_seed(cfg.seed), timer)
+        everything, labels = list(range(len(pool))), pool.labels.tolist()
+        trained = learner.train(None, 0, everything, labels,
+                                torch.Generator().manual_seed(cfg.seed), timer,
+                                lambda logits: evaluate(logits, test.labels.numpy()))
+        threshold = learner.threshold(trained.state, 0, everything, labels)
+        result = evaluate(learner.logits(trained.state, 0, "test"), test.labels.numpy(),
+                          threshold=threshold[0])
         metrics = {"category": cfg.category, "seed": cfg.seed, "head": cfg.head,
                    "pool_labels": len(pool), "pool_defects": int(pool.labels.sum()),
-                   **result, "train_loss": rows[-1]["train_loss"],
+                   **result, "train_loss": trained.rows[-1]["train_loss"],
                    "train_seconds": round(time.perf_counter() - start, 2)}
         record = run_record(cfg, device)
-        everything = list(range(len(pool)))
-        model = make_artefact(cfg, learner.full_state(state),
-                              learner.p_defect(state, 0, everything), pool.labels.tolist(),
-                              out, record, pool_paths=pool.paths,
-                              evidence=learner.evidence_record(state))
+        model = make_artefact(cfg, learner.artefact_parts(trained.state), threshold, labels,
+                              out, record, pool_paths=pool.paths)
         write_set(out, {METRICS_JSON: json_text(metrics), CONFIG_JSON: json_text(record),
                         MODEL: torch_bytes(model)})
     return metrics

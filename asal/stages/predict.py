@@ -20,7 +20,8 @@ import torch
 from asal.data.decode import UnreadableImage, decode_image, image_header
 from asal.data.folders import IMAGE_SUFFIXES, MASK_DIR
 from asal.errors import AsalError
-from asal.models.evidence_head import EvidenceKnots
+from asal.models.evidence_ranks import EvidenceKnots
+from asal.models.frozen_features import PooledFeatures
 from asal.stages.anomaly_maps import AnomalyMaps
 from asal.stages.artefact import Classifier
 
@@ -119,26 +120,35 @@ def predict(run_dir, inputs, skip_unreadable: bool = False) -> pd.DataFrame:
 
 
 class _Exported(torch.nn.Module):
-    """uint8 images (N, 3, H, W) -> p(defect) (N,): the normalisation and the network; for
-    head evidence also the images' anomaly scores (N,), turned into the head's evidence in
-    the graph: the normal score of each one's place among the pool's scores
-    (asal/models/evidence_head.py: EvidenceKnots)."""
+    """uint8 images (N, 3, H, W) -> p(defect) (N,): the normalisation, the network and, for
+    a head on frozen features, that head (asal/models/frozen_features.py); for head
+    evidence also the images' anomaly scores (N,), turned into the head's evidence in the
+    graph: the normal score of each one's place among the pool's scores
+    (asal/models/evidence_ranks.py: EvidenceKnots). The head runs in float32 here."""
 
     def __init__(self, classifier: Classifier):
         super().__init__()
         a = classifier.artefact
-        self.network = classifier.network()
         self.register_buffer("mean", torch.tensor(a["normalize_mean"]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(a["normalize_std"]).view(1, 3, 1, 1))
+        self.head = a.get("head")
+        if self.head is None:
+            self.network = classifier.network()
+        else:
+            self.network = PooledFeatures(classifier.network(), self.head["features"])
+            self.register_buffer("weight", self.head["weight"].float())
+            self.register_buffer("bias", self.head["bias"].float())
         evidence = a.get("evidence")
-        self.beta = None if evidence is None else float(evidence["beta"])
+        self.beta = None if evidence is None else float(a["head"]["beta"])
         if evidence is not None:
             self.knots = EvidenceKnots.of(evidence["pool_scores"].numpy()).float()
 
     def forward(self, images, anomaly_scores=None):
         x = (images.float() / 255 - self.mean) / self.std
-        logits = self.network(x)
-        logit = logits[:, 1] - logits[:, 0]
+        if self.head is None:
+            logits = self.network(x)
+            return torch.sigmoid(logits[:, 1] - logits[:, 0])
+        logit = self.network(x) @ self.weight + self.bias
         if self.beta is not None:
             logit = logit + self.beta * self.knots(anomaly_scores.float())
         return torch.sigmoid(logit)

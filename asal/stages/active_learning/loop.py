@@ -31,8 +31,11 @@ from asal.stages.active_learning import pretext_inputs as pretext
 from asal.stages.active_learning.asking import (NEXT_TO_LABEL, ask_for_labels, known_labels,
                                                 say_finished, write_next_to_label)
 from asal.stages.active_learning.inputs import load_loop_data
+from asal.models.classifier import evaluate
+from asal.models.learner_names import FROZEN
 from asal.stages.active_learning.learners import LEARNERS
-from asal.stages.active_learning.protocols import METRICS, query_candidates
+from asal.stages.active_learning.protocols import (METRICS, auroc_on, query_candidates,
+                                                   query_size_at, reported_metrics)
 from asal.stages.active_learning.state import (CHECKPOINT, LoopResult, LoopState, check_budget,
                                                fingerprint, labels_used, read_checkpoint)
 from asal.stages.active_learning.stopping import rule_after_cycle, stop_words
@@ -59,7 +62,7 @@ class Loop:
         self.weights = pretext.initial_weights(cfg, self.pool)
         self.keys = self.pool.keys()
         self._learner = None
-        frozen = (lambda: self.learner.pool_x) if cfg.head in ("lbfgs", "evidence") else None
+        frozen = (lambda: self.learner.pool_x) if cfg.head in FROZEN else None
         views = pretext.pool_views(cfg, self.pool, self.weights, self.device, frozen)
         initial = initial_selection(cfg.init, self.batches, cfg.per_batch, cfg.seed, views)
         check_budget(cfg, len(self.pool), len(initial))
@@ -101,11 +104,11 @@ class Loop:
         comes from the labels it was trained on."""
         s, trained_on = self.state, self.state.trained_on()
         labels = [self.known[self.keys[i]] for i in trained_on]
-        return make_artefact(self.cfg, self.learner.full_state(s.model_state),
-                             self.learner.p_defect(s.model_state, s.cycle, trained_on), labels,
-                             self.out, json.loads(self.config_text),
-                             pool_paths=self.pool.paths,
-                             evidence=self.learner.evidence_record(s.model_state))
+        return make_artefact(self.cfg, self.learner.artefact_parts(s.model_state),
+                             self.learner.threshold(s.model_state, s.cycle, trained_on,
+                                                    labels),
+                             labels, self.out, json.loads(self.config_text),
+                             pool_paths=self.pool.paths)
 
     def save(self):
         """Everything so far as one set (asal/io.py: write_set)."""
@@ -162,12 +165,25 @@ class Loop:
         return [self.keys[i] for i in indices if self.keys[i] not in self.known]
 
     # ------------------------------------------------------------------------ a cycle
+    def test_metrics(self, logits, threshold: float | None = None) -> dict:
+        """The test metrics of test logits (NaN without a test split)."""
+        if self.test is None:
+            return dict.fromkeys(METRICS, float("nan"))
+        return evaluate(logits, self.test.labels.numpy(), auroc_on(self.cfg.protocol),
+                        threshold)
+
+    def evaluate(self, model_state, cycle: int, threshold: float) -> dict:
+        """The test metrics of a cycle's classifier, its classes at its own threshold."""
+        if self.test is None:
+            return dict.fromkeys(METRICS, float("nan"))
+        return self.test_metrics(self.learner.logits(model_state, cycle, "test"), threshold)
+
     def _query(self, timer) -> list:
         """[positions, confidences, p_defects] of the next cycle's images, ties label-blind."""
         cfg, s = self.cfg, self.state
         candidates = query_candidates(len(self.pool), s.labeled, cfg.protocol)
         prob = self.learner.probabilities(s.model_state, s.cycle, candidates, timer)
-        picks = query(cfg.query, prob, cfg.query_size, s.gen,
+        picks = query(cfg.query, prob, query_size_at(cfg, len(s.labeled)), s.gen,
                       [self.keys[i] for i in candidates], salt=cfg.seed, batch=cfg.query_batch,
                       features=lambda: self.learner.features(s.model_state, s.cycle,
                                                              candidates))
@@ -191,8 +207,14 @@ class Loop:
                 return False
             s.pending = None
         labels = [self.known[self.keys[i]] for i in s.labeled]
-        rows, result, s.model_state = self.learner.train(s.model_state, s.cycle, s.labeled,
-                                                         labels, s.gen, timer)
+        trained = self.learner.train(s.model_state, s.cycle, s.labeled, labels, s.gen, timer,
+                                     self.test_metrics)
+        s.model_state, rows = trained.state, trained.rows
+        threshold, _ = self.learner.threshold(s.model_state, s.cycle, s.labeled, labels)
+        result = reported_metrics(self.cfg.protocol, rows,
+                                  self.evaluate(s.model_state, s.cycle, threshold))
+        if self.cfg.protocol == "clean":       # the last epoch is the state evaluated
+            rows[-1] = {**rows[-1], **result}
         counts = {"n_labels": len(s.labeled), "n_anomalies": int(sum(labels))}
         stopping = rule_after_cycle(self.cfg, self.learner, s, counts, timer, len(self.pool))
         s.epoch_rows += [{"cycle": s.cycle, "epoch": r["epoch"], **counts,

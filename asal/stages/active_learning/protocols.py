@@ -12,6 +12,7 @@ logit.
 from __future__ import annotations
 
 import copy
+import math
 
 import pandas as pd
 import torch
@@ -35,6 +36,15 @@ def query_candidates(pool_size: int, labeled: list[int], protocol: str) -> list[
     return [i for i in range(pool_size) if i not in taken]
 
 
+def query_size_at(cfg, n_labeled: int) -> int:
+    """How many images a cycle asks for when the labeled set holds `n_labeled`: query_size,
+    or query_growth of the labeled set (rounded up) where that is more, never past the
+    next of label_marks."""
+    size = max(cfg.query_size, math.ceil(cfg.query_growth * n_labeled - 1e-9))
+    above = [m for m in cfg.label_marks if m > n_labeled]
+    return min(size, above[0] - n_labeled) if above else size
+
+
 def auroc_on(protocol: str) -> str:
     return "logit" if protocol == "paper" else "probability"
 
@@ -42,13 +52,13 @@ def auroc_on(protocol: str) -> str:
 def evaluates(cfg, epoch: int) -> bool:
     """Whether an epoch is evaluated on the test split.
 
-    The clean protocol reports a cycle's last epoch only, and evaluating the others took
-    a quarter of an active-learning run on the synthetic profile, so they are skipped
-    unless eval_every_epoch asks for per-epoch curves. The paper protocol picks its epoch
-    on the test split and needs every one. Evaluation changes no state (eval mode, no
-    random numbers), so the reported numbers are the same either way.
+    The clean protocol reports the state a cycle ends with, which the loop evaluates, so
+    the epochs are evaluated only when eval_every_epoch asks for per-epoch curves. The
+    paper protocol picks its epoch on the test split and needs every one. Evaluation
+    changes no state (eval mode, no random numbers), so the reported numbers are the same
+    either way.
     """
-    return cfg.protocol == "paper" or cfg.eval_every_epoch or epoch == cfg.epochs
+    return cfg.protocol == "paper" or cfg.eval_every_epoch
 
 
 class EpochPick:
@@ -63,11 +73,17 @@ class EpochPick:
             self.best_accuracy = metrics["accuracy"]
             self.best_state = copy.deepcopy(model.state_dict())
 
-    def result(self, model, rows: list[dict]) -> tuple[dict, dict]:
-        """The cycle's reported metrics and the model state the next cycle starts from."""
-        if self.protocol == "paper":
-            frame = pd.DataFrame(rows)
-            result, state = {m: float(frame[m].max()) for m in METRICS}, self.best_state
-        else:
-            result, state = {m: rows[-1][m] for m in METRICS}, model.state_dict()
-        return result, {k: v.detach().cpu().clone() for k, v in state.items()}
+    def state(self, model) -> dict:
+        """The state the next cycle continues from: the last epoch's, or (paper) the one of
+        best test accuracy."""
+        state = self.best_state if self.protocol == "paper" else model.state_dict()
+        return {k: v.detach().cpu().clone() for k, v in state.items()}
+
+
+def reported_metrics(protocol: str, rows: list[dict], end: dict) -> dict:
+    """A cycle's reported test metrics: those of the state it ends with (`end`, which the
+    loop evaluates), or (paper, fault 1) the best of its evaluated epochs."""
+    if protocol == "paper":
+        frame = pd.DataFrame(rows)
+        return {m: float(frame[m].max()) for m in METRICS}
+    return end
