@@ -1,0 +1,174 @@
+"""A logistic head anchored at the scorer, whose prior on the features is set by the
+labels themselves: logit p(defect) = b + beta * z + w . x, with z the image's anomaly
+evidence (the normal score of its rank among the pool's scores) and x the frozen body's
+features, standardised with the pool's statistics (no labels needed).
+
+The prior, stated in function space so that its meaning does not change with the body's
+width:
+- beta ~ N(beta_prior, beta_var): before any label the classifier ranks as the scorer;
+- w ~ N(0, tau^2 / d): the features' contribution w . x has prior standard deviation tau
+  on a pool image, in the same units as beta * z (about beta_prior);
+- b ~ N(0, BIAS_VAR).
+
+tau is not fixed: every fit chooses it on the labeled set by evidence maximisation
+(type-II maximum a posteriori: the tau of the grid whose Laplace-approximated marginal
+likelihood of the labels, times an exponential hyperprior of mean tau_scale, is highest),
+as scikit-learn's BayesianRidge chooses its precisions for regression.
+With a few labels the evidence prefers a small tau and the head stays near the scorer;
+as labels accumulate and the features explain them, tau grows and the features take over.
+The anchor is AAD's (Das et al. 2016): the unsupervised score is the prior's mean, and the
+labels move the weights away from it.
+
+Because the prior is Gaussian, the model is a Gaussian-process classifier with the linear
+kernel K = BIAS_VAR + beta_var z z' + tau^2/d x x' and the mean beta_prior z. Its Laplace
+mode is found by Newton's method in the labeled images' n dimensions (Rasmussen and
+Williams 2006, algorithm 3.1), whatever the feature width, and the mode's weights come back
+in closed form (w = tau^2/d x' alpha), so the head is a plain linear layer again. The fit
+is deterministic and needs no iteration limit in practice (Newton on a log-concave
+likelihood); a fit that does not converge is an error, not a silent stop.
+
+A labeled set of one class says nothing about the other: then w = 0 and beta =
+beta_prior exactly, and the intercept is the smoothed class share, so the head ranks as
+the scorer does.
+
+The likelihood is not class-weighted: the labels are chosen by their images (scores,
+features), never by their labels, so an unweighted fit estimates p(defect | image) for the
+pool whatever the labeled set's share (asal/models/threshold.py uses that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.linalg import solve_triangular
+from scipy.special import expit, log_expit
+
+BIAS_VAR = 16.0          # the intercept's prior variance: logits of -4 to 4 are all likely
+TAU_GRID = (0.0,) + tuple(np.round(np.geomspace(0.125, 32.0, 17), 6))   # 2^(-3 .. 5), 2^½ apart
+NEWTON_TOL = 1e-10     # the mode's stationarity, max |K (y - p) - (f - m)|, in logit units,
+# above the rounding of K (y - p): a few eps times n max|K|
+NEWTON_STEPS = 200
+JITTER = 1e-8
+
+
+class NoConvergence(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Mode:
+    """The Laplace mode of one prior: the latent logits' deviation from the prior mean's
+    alpha (f = m + K alpha) and the log marginal likelihood there."""
+
+    alpha: np.ndarray
+    log_evidence: float
+
+
+def laplace_mode(kernel: np.ndarray, mean: np.ndarray, y: np.ndarray) -> Mode:
+    """Newton's method for the mode of the logistic likelihood under the Gaussian
+    prior N(mean, kernel), and the Laplace approximation of log p(y) there (Rasmussen and
+    Williams, algorithms 3.1 and 3.2). The iterate is alpha, with f = mean + kernel alpha,
+    so a kernel of low rank (tau = 0) needs no inverse; a step that does not lower the
+    objective is halved."""
+    n = len(y)
+    sign = 2.0 * y - 1
+    # jitter, as GP software adds: the kernel of tau = 0 has rank 2, and Newton's alpha
+    # would wander in its null space, where rounding grows without changing f
+    kernel = kernel + JITTER * np.eye(n)
+
+    def objective(alpha):
+        a = kernel @ alpha
+        return -log_expit(sign * (mean + a)).sum() + 0.5 * a @ alpha
+
+    def factor(f):
+        p = expit(f)
+        sw = np.sqrt(p * (1 - p))
+        return p, sw, np.linalg.cholesky(np.eye(n) + sw[:, None] * kernel * sw[None, :])
+
+    alpha = np.zeros(n)
+    value = objective(alpha)
+    tolerance = NEWTON_TOL + 64 * np.finfo(float).eps * n * np.abs(kernel).max()
+    for _ in range(NEWTON_STEPS):
+        a = kernel @ alpha
+        p, sw, chol = factor(mean + a)
+        b = sw ** 2 * a + (y - p)
+        c = solve_triangular(chol, sw * (kernel @ b), lower=True)
+        direction = b - sw * solve_triangular(chol.T, c, lower=False) - alpha
+        for _ in range(40):
+            new_alpha = alpha + direction
+            new_value = objective(new_alpha)
+            if new_value <= value + 1e-12 * abs(value):      # rounding is no ascent
+                break
+            direction = direction / 2
+        else:
+            raise NoConvergence("a Newton step of the head's fit found no descent")
+        alpha, value = new_alpha, new_value
+        a = kernel @ alpha
+        done = np.abs(kernel @ (y - expit(mean + a)) - a).max() < tolerance
+        if done:
+            f = mean + kernel @ alpha
+            p, _, chol = factor(f)
+            return Mode(y - p, float(-value - np.log(np.diag(chol)).sum()))
+    raise NoConvergence(f"the head's fit did not converge in {NEWTON_STEPS} Newton steps")
+
+
+class AnchoredHead:
+    """b + beta z + w . x, anchored at (b, beta, w) = (0, beta_prior, 0); `fit` chooses the
+    features' prior scale tau on the labels (evidence maximisation) and sets the weights at
+    the mode."""
+
+    def __init__(self, pool_features: np.ndarray, *, beta_prior: float, beta_var: float,
+                 tau_scale: float, taus=TAU_GRID):
+        x = np.asarray(pool_features, dtype=np.float64)
+        self.mean, self.std = x.mean(0), x.std(0) + 1e-6
+        self.beta_prior, self.beta_var, self.tau_scale = beta_prior, beta_var, tau_scale
+        self.taus = tuple(taus)
+        self.beta, self.w, self.b, self.tau = beta_prior, np.zeros(x.shape[1]), 0.0, 0.0
+        self.evidence_by_tau: dict[float, float] = {}
+
+    def scaled(self, x) -> np.ndarray:
+        return (np.asarray(x, dtype=np.float64) - self.mean) / self.std
+
+    def decision(self, x, z) -> np.ndarray:
+        """The logit of p(defect) of images with features x and evidence z."""
+        return self.b + self.beta * np.asarray(z, dtype=np.float64) + self.scaled(x) @ self.w
+
+    def fit(self, x, z, y) -> float:
+        """Fit on the labeled images' features x, evidence z and labels y; the labeled set's
+        mean log-loss at the chosen prior's mode."""
+        x, z, y = self.scaled(x), np.asarray(z, dtype=np.float64), np.asarray(y)
+        n, d = x.shape
+        if len(np.unique(y)) < 2:
+            self.beta, self.w, self.tau, self.evidence_by_tau = \
+                self.beta_prior, np.zeros(d), 0.0, {}
+            share = (y.sum() + 1) / (n + 2)
+            self.b = float(np.log(share / (1 - share)) - np.mean(self.beta * z))
+        else:
+            base = BIAS_VAR + self.beta_var * np.outer(z, z)
+            gram = x @ x.T / d
+            modes = {tau: laplace_mode(base + tau ** 2 * gram, self.beta_prior * z, y)
+                     for tau in self.taus}
+            # MAP-II: the marginal likelihood times tau's exponential hyperprior (mean
+            # tau_scale), which keeps a handful of labels from choosing a wide prior on a
+            # whim; ties go to the smaller tau, nearer the anchor
+            self.evidence_by_tau = {t: m.log_evidence - t / self.tau_scale
+                                    for t, m in modes.items()}
+            best = max(self.evidence_by_tau.values())
+            self.tau = min(t for t, e in self.evidence_by_tau.items() if e >= best - 1e-9)
+            alpha = modes[self.tau].alpha
+            self.b = float(BIAS_VAR * alpha.sum())
+            self.beta = float(self.beta_prior + self.beta_var * (z @ alpha))
+            self.w = self.tau ** 2 / d * (x.T @ alpha)
+        t = (2.0 * y - 1) * (self.b + self.beta * z + x @ self.w)
+        return float(-log_expit(t).mean())
+
+    def head_state(self) -> dict[str, torch.Tensor]:
+        """The head on the unscaled features (asal/models/frozen_features.py: head_logit),
+        with the prior scale the labels chose."""
+        weight = self.w / self.std
+        return {"weight": torch.from_numpy(weight),
+                "bias": torch.tensor(self.b - float(weight @ self.mean), dtype=torch.float64),
+                "beta": torch.tensor(self.beta, dtype=torch.float64),
+                "tau": torch.tensor(self.tau, dtype=torch.float64)}
