@@ -1,6 +1,7 @@
 """The evidence head (asal/models/anchored_head.py): anchored at the scorer, its prior on
 the features chosen by the labels, so it ranks as the scorer with few labels and learns
-from the features with many; and the evidence scale it reads (asal.models.evidence_head.py)."""
+from the features with many. The evidence scale it reads (normal_scores) is tested in
+test_evidence_head.py."""
 
 import numpy as np
 import pytest
@@ -32,19 +33,6 @@ def labeled_draw(y, m, seed):
         idx = rng.choice(len(y), m, replace=False)
         if 0 < y[idx].sum() < m:
             return idx
-
-
-def test_normal_scores_are_rank_based_and_order_free():
-    s = np.array([3.0, -1.0, 7.0, 3.0, 0.5])
-    z = normal_scores(s)
-    assert np.array_equal(np.argsort(z, kind="stable"), np.argsort(s, kind="stable"))
-    assert z[0] == z[3]                             # ties share their rank
-    perm = np.array([4, 2, 0, 1, 3])
-    assert np.array_equal(normal_scores(s[perm]), z[perm])
-    beyond = normal_scores(s, np.array([-1e9, 1e9]))     # other images, past the pool's range
-    assert beyond[0] < z.min() and beyond[1] > z.max() and np.isfinite(beyond).all()
-    between = normal_scores(s, np.array([0.6, 0.7, 2.9]))   # apart where the scores are
-    assert between[0] < between[1] < between[2] < z[0]
 
 
 def test_features_that_separate_teach_it_from_10_to_100_labels():
