@@ -59,8 +59,8 @@ class NoConvergence(RuntimeError):
 
 @dataclass(frozen=True)
 class Mode:
-    """The Laplace mode of one prior: the latent logits' deviation from the prior mean's
-    alpha (f = m + K alpha) and the log marginal likelihood there."""
+    """The Laplace mode of one prior: alpha, the likelihood's gradient there (f = m + K
+    alpha), and the log marginal likelihood."""
 
     alpha: np.ndarray
     log_evidence: float
@@ -108,8 +108,7 @@ def laplace_mode(kernel: np.ndarray, mean: np.ndarray, y: np.ndarray) -> Mode:
         a = kernel @ alpha
         done = np.abs(kernel @ (y - expit(mean + a)) - a).max() < tolerance
         if done:
-            f = mean + kernel @ alpha
-            p, _, chol = factor(f)
+            p, _, chol = factor(mean + a)
             return Mode(y - p, float(-value - np.log(np.diag(chol)).sum()))
     raise NoConvergence(f"the head's fit did not converge in {NEWTON_STEPS} Newton steps")
 
