@@ -44,7 +44,7 @@ def scored(synth_root, pool_keys, tmp_path):
 
     def cfg(path):
         return resolve(category=CAT, data_root=str(synth_root), runs_root=str(tmp_path),
-                       image_size=32, scorer="csv", scores_csv=str(path))
+                       image_size=32, scorer="csv", scores_csv=str(path), head="lbfgs")
 
     run_scores(cfg(csv))
     before = _snapshot(scores_dir(cfg(csv)))

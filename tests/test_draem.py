@@ -99,7 +99,8 @@ def test_scores_csv_from_another_detector(synth_root, tmp_path, tiles_mixed):
     csv = tmp_path / "theirs.csv"
     theirs.assign(score=-theirs.score).to_csv(csv, index=False)
     cfg = resolve(category="synth_tiles", data_root=str(synth_root),
-                  runs_root=str(tmp_path / "runs"), scorer="csv", scores_csv=str(csv))
+                  runs_root=str(tmp_path / "runs"), scorer="csv", scores_csv=str(csv),
+                  head="lbfgs")
     run = run_scores(cfg)
     assert run.metrics["pool_image_auroc"] == pytest.approx(
         1 - tiles_mixed.metrics["pool_image_auroc"])

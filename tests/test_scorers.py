@@ -49,8 +49,9 @@ def pasted(image: torch.Tensor) -> torch.Tensor:
 def make(name: str, pool_images, seed: int = 0, draem: dict = TINY_DRAEM):
     """A scorer of the registry, with the synthetic profile's parameters; the csv scorer
     is given scores that rank by mean brightness, darker first (the pasted square)."""
+    # the synthetic profile's evidence head refuses the csv scorer, which scores no new image
     cfg = resolve("synthetic", category=CAT, scorer=name, **draem,
-                  scores_csv="given.csv" if name == "csv" else None)
+                  **(dict(scores_csv="given.csv", head="lbfgs") if name == "csv" else {}))
     needs = {}
     if name == "draem":
         needs["anomaly_source"] = anomaly_source(None, SIZE, seed, torch.device("cpu"),
@@ -178,7 +179,11 @@ def test_bad_scorer_parameters_are_one_sentence_each(synth_root, tmp_path):
         _cfg(synth_root, tmp_path, ensemble=[])
     with pytest.raises(AsalError, match="scorer csv reads another detector's scores; set "
                                         "scores_csv to the CSV's path"):
-        _cfg(synth_root, tmp_path, scorer="csv")
+        _cfg(synth_root, tmp_path, scorer="csv", head="lbfgs")
+    with pytest.raises(AsalError, match="head evidence reads the scorer's evidence of every "
+                                        "image it scores, and the csv scorer cannot score a "
+                                        "new image"):
+        _cfg(synth_root, tmp_path, scorer="csv", scores_csv="given.csv")
 
 
 def test_pixels_refuses_images_of_mixed_sizes(tmp_path, unlabeled_root):

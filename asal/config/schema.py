@@ -10,8 +10,9 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from asal.categories import GRAYSCALE_CATEGORIES
+from asal.config.scoring import Scoring
 from asal.config.sections import (PRETRAINED_KEYWORDS, Batches, Images, Learning, Pretext,
-                                  Results, Scoring, Where, Workflow)
+                                  Results, Where, Workflow)
 from asal.models.learner_names import FROZEN, READS_EVIDENCE
 from asal.models.scorer_names import identity_parameters
 from asal.models.strategies import INITS

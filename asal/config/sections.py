@@ -1,5 +1,5 @@
-"""The parameters of each stage, one pydantic model per section; `Params`
-(asal/config/schema.py) merges them. A field's description is its one line of
+"""The parameters of each stage, one pydantic model per section (stage 01's scorers in
+asal/config/scoring.py); `Params` (asal/config/schema.py) merges them. A field's description is its one line of
 documentation: the parameter reference, the notebooks' parameters cells and the error
 messages come from it.
 """
@@ -19,7 +19,7 @@ from asal.project import PROJECT_ROOT
 PRETRAINED_KEYWORDS = ("none", "imagenet", "self_supervised")
 
 
-def _existing_file(value: str, keywords: str) -> str:
+def existing_file(value: str, keywords: str) -> str:
     """The absolute path of a weights file (relative ones from the project folder)."""
     path = Path(value).expanduser()
     path = path if path.is_absolute() else PROJECT_ROOT / path
@@ -29,11 +29,11 @@ def _existing_file(value: str, keywords: str) -> str:
     return str(path)
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-class Where(_Section):
+class Where(Section):
     """Where the data and the outputs are, and what computes."""
 
     category: str | None = Field(None, description="one category of the data root")
@@ -51,7 +51,7 @@ class Where(_Section):
                              "(numbers on the CPU depend on it)")
 
 
-class Images(_Section):
+class Images(Section):
     """How images are decoded and normalised, for every network."""
 
     image_size: int = Field(ge=32, le=2048, multiple_of=32,
@@ -75,88 +75,7 @@ class Images(_Section):
         return value
 
 
-class Scoring(_Section):
-    """Stage 01: the anomaly scorer fitted on the pool (asal/models/scorers/), and the
-    parameters of each scorer."""
-
-    scorer: Literal[SCORER_NAMES] = Field(
-        "ensemble", description="what ranks the pool: " + ", ".join(SCORER_NAMES)
-        + " (docs/scorers.md)")
-    train_on: Literal["mixed", "normal"] = Field("mixed", description="mixed: the whole "
-                                                 "unlabeled pool (ASAL); normal: its good "
-                                                 "images only (a baseline, as DRAEM_normal)")
-    scorer_seed: int = Field(0, ge=0, description="seeds the scorer (DRAEM's training, the "
-                             "untrained network of features and patches); in the path of "
-                             "its scores (scores/<scorer>/<train_on>/seed<k>/)")
-    ensemble: list[Literal[SCORER_NAMES]] = Field(
-        ["patches", "pixels"], description="the scorers the ensemble combines, the first "
-        "carrying the evidence (ensemble_rule)")
-    ensemble_rule: Literal["guarded", "rank"] = Field(
-        "guarded", description="ensemble: guarded (the first member's robust z, or the "
-        "members' Stouffer combination where higher) or rank (the mean of their pool ranks)")
-    scorer_body: str = Field("none", description="features and patches: the network they "
-                             "look through, none (the scorer seed's untrained ResNet18) or "
-                             "the path of a ResNet18 state_dict (such as a pretext network's "
-                             "backbone.pt)")
-    features_k: int = Field(5, gt=0, description="features: the nearest pool images whose "
-                            "mean distance is an image's score")
-    patches_top: int = Field(10, gt=0, description="patches: an image's score is the mean of "
-                             "its this many highest patch scores (1: PatchCore's maximum)")
-    patches_radius: int = Field(1, ge=0, description="patches: a patch meets the other "
-                                "images' patches within this many grid cells of its place")
-    patches_networks: int = Field(3, gt=0, description="patches: untrained networks whose "
-                                  "scores are averaged (one with a scorer_body file)")
-    patches_reference: int = Field(1000, gt=0, description="patches: at most this many pool "
-                                   "images make the memory (a seeded sample of a larger pool)")
-    patches_denoise: float = Field(0.0, ge=0, lt=1, description="patches: the share of each "
-                                   "place's patches the pool marks as outliers, left out of "
-                                   "the memory (SoftPatch; 0: none)")
-    pixels_share: float = Field(0.005, gt=0, le=1, description="pixels: the share of an "
-                                "image's most deviant pixels whose mean is its score")
-    pixels_tail: Literal["dark", "bright", "both"] = Field(
-        "dark", description="pixels: which deviations count, darker than the pool, brighter, "
-        "or both")
-    draem_epochs: int = Field(gt=0, description="DRAEM: passes over the training images")
-    draem_batch_size: int = Field(8, gt=0, description="DRAEM: images per training step")
-    draem_lr: float = Field(1e-4, gt=0, description="DRAEM: Adam's learning rate")
-    draem_recon_width: int = Field(gt=0, description="DRAEM: base width of the "
-                                   "reconstructive network (the paper: 128)")
-    draem_disc_width: int = Field(gt=0, description="DRAEM: base width of the "
-                                  "discriminative network (the paper: 64)")
-    draem_checkpoint_every: int = Field(10, gt=0, description="DRAEM: epochs between "
-                                        "resumable checkpoints")
-    draem_score_filter: int = Field(21, ge=1, description="DRAEM: side of the mean filter "
-                                    "over the anomaly map before its maximum is the image "
-                                    "score (odd; the paper's 21 is for 256 px)")
-    anomaly_source_dir: str | None = Field(None, description="DRAEM and the synthesis "
-                                           "pretext task: a folder of texture images for "
-                                           "the synthetic anomalies (the paper: DTD); "
-                                           "None: built-in procedural textures")
-    scores_csv: str | None = Field(None, description="csv: a CSV of path,score from "
-                                   "another detector")
-
-    @field_validator("draem_score_filter")
-    @classmethod
-    def _odd(cls, value):
-        if value % 2 == 0:
-            raise ValueError("an odd number")
-        return value
-
-    @field_validator("scorer_body")
-    @classmethod
-    def _none_or_file(cls, value):
-        return value if value == "none" else _existing_file(value, "none")
-
-    @field_validator("ensemble")
-    @classmethod
-    def _members(cls, value):
-        if not value:
-            raise ValueError("a list of at least one scorer, such as [patches, pixels]: the "
-                             "ensemble combines their scores")
-        return value
-
-
-class Pretext(_Section):
+class Pretext(Section):
     """Stage 00: self-supervised pretraining of the classifier's network on the pool."""
 
     pretext_task: Literal["synthesis", "rotation"] = Field(
@@ -173,7 +92,7 @@ class Pretext(_Section):
                               "schedule)")
 
 
-class Batches(_Section):
+class Batches(Section):
     """Stage 02: the sorted pool cut into batches."""
 
     n_batches: int = Field(5, gt=0, description="K, the batches the sorted pool is cut into")
@@ -181,7 +100,7 @@ class Batches(_Section):
                                     "paper's published rankings) used instead of 02's")
 
 
-class Learning(_Section):
+class Learning(Section):
     """Stage 03: the initial set and the active-learning cycles."""
 
     init: Literal[INIT_NAMES] = Field("asal", description="the initial selection: "
@@ -262,10 +181,10 @@ class Learning(_Section):
     def _keyword_or_file(cls, value):
         if value in PRETRAINED_KEYWORDS:
             return value
-        return _existing_file(value, ", ".join(PRETRAINED_KEYWORDS))
+        return existing_file(value, ", ".join(PRETRAINED_KEYWORDS))
 
 
-class Results(_Section):
+class Results(Section):
     """Stage 04: the tables and figures of an experiment."""
 
     rankings_dir: str | None = Field(None, description="a folder of <category>/batch0.txt "
@@ -278,7 +197,7 @@ class Results(_Section):
                                  "test AUROC an init must reach for 04's labels saved")
 
 
-class Workflow(_Section):
+class Workflow(Section):
     """What the Snakemake workflow runs: categories x inits x seeds."""
 
     categories: list[str] = Field([], description="the categories of the experiment")

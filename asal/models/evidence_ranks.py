@@ -14,7 +14,7 @@ def normal_scores(pool_scores: np.ndarray, scores: np.ndarray | None = None) -> 
     mean rank), for the pool itself or for other images scored against it."""
     knots = EvidenceKnots.of(pool_scores)
     s = pool_scores if scores is None else scores
-    return knots.z(torch.as_tensor(np.asarray(s, dtype=np.float64))).numpy()
+    return knots.z(torch.tensor(np.asarray(s), dtype=torch.float64)).numpy()
 
 
 class EvidenceKnots(torch.nn.Module):

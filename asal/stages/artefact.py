@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from asal.config.layout import MODEL, ranking_scorer
+from asal.config.layout import MODEL, ranking_scorer, scores_dir
 from asal.data.decode import image_header
 from asal.errors import AsalError
 from asal.models.classifier import predict_logits
@@ -31,7 +31,7 @@ from asal.models.evidence_ranks import normal_scores
 from asal.models.frozen_features import frozen_features, head_logit
 from asal.stages.active_learning.learners.base import ArtefactParts
 from asal.stages.run_folders import folder_kind, why_no_model
-from asal.stages.scorer_files import scorer_from_file
+from asal.stages.scorer_files import saved_scorer, scorer_from_file
 
 FORMAT = "asal-classifier/3"
 CLASS_NAMES = ["good", "defect"]      # index = label; a pool's folders say good/anomaly
@@ -61,10 +61,13 @@ def make_artefact(cfg, parts: ArtefactParts, threshold: tuple[float, str],
                   labels: list[int], run_dir: Path, record: dict, *, pool_paths) -> dict:
     """model.pt's content: the learner's parts (the network's weights; the head on frozen
     features and the evidence where it has them), the input recipe, and the threshold with
-    its rule (chosen on the pool and its labels, never on a test split)."""
+    its rule (chosen on the pool and its labels, never on a test split). Evidence goes
+    with the scorer that computes it for a new image."""
     value, rule = threshold
+    evidence = parts.evidence and {**parts.evidence,
+                                   "scorer": saved_scorer(scores_dir(cfg, "mixed"))}
     return {"format": FORMAT, "state_dict": {k: v.cpu() for k, v in parts.state_dict.items()},
-            "head": parts.head, "evidence": parts.evidence,
+            "head": parts.head, "evidence": evidence,
             "image_size": cfg.image_size, "grayscale": bool(cfg.use_grayscale),
             "channels": 3, "normalize_mean": list(cfg.normalize_mean),
             "normalize_std": list(cfg.normalize_std), "class_names": CLASS_NAMES,

@@ -124,7 +124,9 @@ class _Exported(torch.nn.Module):
     a head on frozen features, that head (asal/models/frozen_features.py); for head
     evidence also the images' anomaly scores (N,), turned into the head's evidence in the
     graph: the normal score of each one's place among the pool's scores
-    (asal/models/evidence_ranks.py: EvidenceKnots). The head runs in float32 here."""
+    (asal/models/evidence_ranks.py: EvidenceKnots). The body runs in float32; the evidence
+    and the head's sum in float64, as the loop computes them: in float32, two pool scores
+    closer than its precision would merge, and the map between them would jump."""
 
     def __init__(self, classifier: Classifier):
         super().__init__()
@@ -136,28 +138,28 @@ class _Exported(torch.nn.Module):
             self.network = classifier.network()
         else:
             self.network = PooledFeatures(classifier.network(), self.head["features"])
-            self.register_buffer("weight", self.head["weight"].float())
-            self.register_buffer("bias", self.head["bias"].float())
+            self.register_buffer("weight", self.head["weight"].double())
+            self.register_buffer("bias", self.head["bias"].double())
         evidence = a.get("evidence")
         self.beta = None if evidence is None else float(a["head"]["beta"])
         if evidence is not None:
-            self.knots = EvidenceKnots.of(evidence["pool_scores"].numpy()).float()
+            self.knots = EvidenceKnots.of(evidence["pool_scores"].numpy()).double()
 
     def forward(self, images, anomaly_scores=None):
         x = (images.float() / 255 - self.mean) / self.std
         if self.head is None:
             logits = self.network(x)
             return torch.sigmoid(logits[:, 1] - logits[:, 0])
-        logit = self.network(x) @ self.weight + self.bias
+        logit = self.network(x).double() @ self.weight + self.bias
         if self.beta is not None:
-            logit = logit + self.beta * self.knots(anomaly_scores.float())
-        return torch.sigmoid(logit)
+            logit = logit + self.beta * self.knots(anomaly_scores.double())
+        return torch.sigmoid(logit).float()
 
 
 def export_metadata(artefact: dict) -> dict[str, str]:
     """What a user of the ONNX file needs to feed it and read it."""
     size = artefact["image_size"]
-    scores = ("; anomaly_scores float32 (N,): each image's anomaly score from the scorer "
+    scores = ("; anomaly_scores float64 (N,): each image's anomaly score from the scorer "
               "that ranked the pool (asal predict's anomaly_score column)"
               if artefact.get("evidence") is not None else "")
     return {"input": f"images uint8 (N, 3, {size}, {size}) RGB"
@@ -187,7 +189,7 @@ def export_onnx(run_dir, out) -> Path:
     inputs = (torch.zeros(2, 3, size, size, dtype=torch.uint8),)
     names, shapes = ["images"], {"images": {0: "n"}}
     if classifier.artefact.get("evidence") is not None:
-        inputs += (torch.zeros(2, dtype=torch.float32),)
+        inputs += (torch.zeros(2, dtype=torch.float64),)
         names.append("anomaly_scores")
         shapes["anomaly_scores"] = {0: "n"}
     program = torch.onnx.export(_Exported(classifier).eval(), inputs, input_names=names,

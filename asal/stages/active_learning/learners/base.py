@@ -32,7 +32,7 @@ class Trained:
 class ArtefactParts:
     """What model.pt keeps of a learner (asal/stages/artefact.py): the ResNet18's
     state_dict; for a head on frozen features, the head (feature names, weight, bias, and
-    beta where it reads the evidence); for the evidence, the pool's scores and the scorer."""
+    beta where it reads the evidence); for the evidence, the pool's scores."""
 
     state_dict: dict
     head: dict | None = None

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import torch
 
-from asal.config.layout import scores_dir
 from asal.models.anchored_head import AnchoredHead
 from asal.models.evidence_ranks import normal_scores
 from asal.models.frozen_features import head_logit, two_way
 from asal.stages.active_learning.evidence import read_evidence
 from asal.stages.active_learning.learners.base import ArtefactParts, Trained
 from asal.stages.active_learning.learners.linear import LinearLearner
-from asal.stages.scorer_files import saved_scorer
 
 
 class EvidenceLearner(LinearLearner):
@@ -42,8 +40,7 @@ class EvidenceLearner(LinearLearner):
         return super(LinearLearner, self).threshold(state, cycle, labeled, labels)
 
     def artefact_parts(self, state) -> ArtefactParts:
-        """The head, and what scores a new image's evidence: the pool's scores its ranks are
-        taken among, and the scorer."""
+        """The head, and the pool's scores that a new image's evidence is ranked among
+        (asal/stages/artefact.py adds the scorer that scores it)."""
         return ArtefactParts(self.body.state, head=self.saved_head(state),
-                             evidence={"pool_scores": torch.from_numpy(self.pool_scores.copy()),
-                                       "scorer": saved_scorer(scores_dir(self.cfg, "mixed"))})
+                             evidence={"pool_scores": torch.from_numpy(self.pool_scores.copy())})
