@@ -36,7 +36,7 @@ def bench(root: Path, n_images: int, size: int, epochs: int, cycles: int, device
                 cpu_threads=0,    # all cores: this measures speed, not reproducibility
                 # every layer trained, as the paper does: a cycle's full cost, and no
                 # pretext network to train first (stage 00 is bench_pretext.py's)
-                pretrained="none", freeze_body=False)
+                pretrained="none", freeze_body=False, head="adam")
     run_scores(resolve(scorer="csv", scores_csv=str(csv), **base))
     make_batches(resolve(**base))
     loop = Loop(resolve(**base), progress=False)

@@ -2,17 +2,20 @@
 
     python benchmarks/recipe_validation.py --data data \
         --out figures/recipe_validation/elpv_coldstart.csv \
-        --categories elpv_mono_10pct elpv_poly_10pct elpv_mono_5pct elpv_poly_5pct \
-        --seeds 0 1 2 --candidates "features: lbfgs C=1 balanced" \
-        "evidence: prior 2, C_z 0.1, C_x 0.001" "evidence: prior 2, C_z 0.1, C_x 0.0001"
+        --categories elpv_mono elpv_poly elpv_mono_10pct elpv_poly_10pct \
+        --seeds 0 1 2 --inits random top
+
+The candidates (CANDIDATES) are the features-only head and the anchored evidence head at
+three means of its hyperprior on tau and with two sets of the body's features.
 
 Each category's pool is split 0.75 / 0.25, stratified and seeded, into a development pool
 and a validation part (links, in a scratch data root where the validation part stands in
 for the test split); the real test split is never read. The profile's scorer ranks the
 development pool and scores the validation part (01), 02 cuts the batches, and every
 candidate recipe then runs the loop (least confidence) from each initial selection. The
-table gives, per category, recipe and init, the validation AUROC at 10 and at 19 labels,
-the scorer's own validation AUROC beside it, and the defects in the first 10 labels.
+table gives, per category, recipe and init, the validation AUROC at 10, 19, 50, 100 and
+200 labels (the profile's queries, growing with the labeled set), the scorer's own
+validation AUROC beside it, and the defects in the first 10 labels.
 """
 
 import argparse
@@ -31,18 +34,23 @@ from asal.stages.active_learning.loop import run_active_learning
 from asal.stages.batches import make_batches
 from asal.stages.scores import fit_and_score
 
-def evidence(prior: float, c_z: float, c_x: float) -> dict:
-    """The loop's parameters of an evidence head (asal/models/evidence_ranks.py)."""
-    return dict(head="evidence", evidence_prior=prior, evidence_c=c_z, head_c=c_x,
-                head_balanced=True)
+LAYERS_2_3 = ["layer2_mean", "layer3_mean", "layer2_max", "layer3_max"]
+
+
+def evidence(tau_scale: float, features: list[str]) -> dict:
+    """The loop's parameters of the anchored evidence head (asal/models/anchored_head.py):
+    the mean of its hyperprior on tau, and the body's features it reads."""
+    return dict(head="evidence", evidence_prior=2.0, evidence_c=0.1, head_tau_scale=tau_scale,
+                body_features=features)
 
 
 CANDIDATES = {      # name -> parameters of the loop
-    "features: lbfgs C=1 balanced": dict(head="lbfgs", head_c=1.0, head_balanced=True),
-    **{f"evidence: prior {p:g}, C_z {cz:g}, C_x {cx:g}": evidence(p, cz, cx)
-       for p, cz, cx in ((1, 1, 1), (1, 0.1, 0.1), (1, 0.1, 0.01), (1, 0.1, 0.001),
-                         (2, 0.1, 0.001), (2, 0.1, 0.0001))},
+    "features: lbfgs C=1 balanced, layer4": dict(head="lbfgs", head_c=1.0, head_balanced=True,
+                                                 body_features=["layer4_mean"]),
+    **{f"evidence: tau scale {t:g}, layer2+3": evidence(t, LAYERS_2_3) for t in (0.5, 1, 2)},
+    "evidence: tau scale 0.5, layer4": evidence(0.5, ["layer4_mean"]),
 }
+MARKS = (10, 19, 50, 100, 200)
 
 
 def validation_root(data: Path, category: str, dest: Path, seed: int = 0) -> str:
@@ -62,15 +70,15 @@ def validation_root(data: Path, category: str, dest: Path, seed: int = 0) -> str
 
 def summarise(cycles: pd.DataFrame, first_labels: int) -> dict:
     at = cycles.set_index("n_labels").auroc
-    return {"auroc_10": at.get(10, np.nan), "auroc_19": at.get(19, np.nan),
+    return {**{f"auroc_{m}": at.get(m, np.nan) for m in MARKS},
             "defects_in_first_10": first_labels}
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per category, recipe and init: means over the seeds, and the seeds' spread at 19."""
+    """Per category, recipe and init: means over the seeds, and the seeds' spread at 200."""
     by = frame.groupby(["category", "recipe", "init"], sort=True)
-    table = by[["scorer_auroc", "auroc_10", "auroc_19", "defects_in_first_10"]].mean()
-    table.insert(3, "sd_19", by.auroc_19.std())
+    table = by[["scorer_auroc", *(f"auroc_{m}" for m in MARKS), "defects_in_first_10"]].mean()
+    table.insert(len(MARKS) + 1, "sd_200", by.auroc_200.std())
     table.insert(2, "gap_10", table.auroc_10 - table.scorer_auroc)
     return table.round(3).reset_index()
 
@@ -81,8 +89,8 @@ def write_tables(frame: pd.DataFrame, out: Path) -> None:
     frame.to_csv(out, index=False)
     seeds = frame.seed.nunique()
     title = (f"**Validation AUROC on each pool's validation part, mean over {seeds} seeds "
-             "(gap_10: the classifier at 10 labels less its scorer; sd_19: the seeds' "
-             "spread at 19 labels)**\n\n")
+             "(gap_10: the classifier at 10 labels less its scorer; sd_200: the seeds' "
+             "spread at 200 labels)**\n\n")
     out.with_suffix(".md").write_text(title + summary(frame).to_markdown(index=False) + "\n")
 
 
@@ -107,7 +115,7 @@ def main():
         for cat in args.categories:
             dev = validation_root(Path(args.data), cat, root)
             base = dict(category=dev, data_root=str(root), device="cpu", cpu_threads=1,
-                        query="least_confidence", cycles=10)
+                        query="least_confidence")     # the profile's cycles, to 200 labels
             scorer_auroc = {}
             for seed in args.seeds:     # tie_seeds: seed k's scorer is part of replicate k
                 scoring = resolve(args.profile, runs_root=str(scored), seed=seed, **base)

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from asal.stages.findings import against_random, findings, learning, run_summary
+from asal.stages.findings import against_random, at_marks, findings, learning, run_summary
 
 
 def _vs(p_holm, diff):
@@ -16,7 +16,8 @@ def _vs(p_holm, diff):
 
 def test_a_difference_is_named_only_where_holm_says_so():
     text = against_random(_vs(0.8, 0.01), "final", "Test AUROC")
-    assert "no initial selection beats Random (Holm p ≥ 0.80" in text
+    assert ("no initial selection is distinguishable from Random (the lowest "
+            "Holm-corrected p of those above it is 0.80)") in text
     assert "`top` is worse (-0.200, Holm p = 0.03)" in text
     text = against_random(_vs(0.004, 0.05), "final", "Test AUROC")
     assert "`asal` beats Random (+0.050, Holm p < 0.01)" in text
@@ -24,14 +25,20 @@ def test_a_difference_is_named_only_where_holm_says_so():
 
 def test_the_sentences_follow_the_tables():
     comparison = pd.DataFrame({"category": ["a", "mean"], "asal_mean": [0.7, 0.7],
-                               "random_mean": [0.6, 0.6], "ensemble_mixed": [0.9, 0.9]})
+                               "asal_std": [0.02, None], "random_mean": [0.6, 0.6],
+                               "random_std": [0.02, None], "ensemble_mixed": [0.9, 0.9]})
     learned = pd.DataFrame({"init": ["asal", "random"], "gain_mean": [0.02, 0.06],
                             "runs": [5, 5]})
     said = findings({"inits_vs_random": _vs(0.8, 0.01), "comparison_auroc": comparison,
                      "learning": learned}, budget=19, scorer="ensemble")
     assert said[0].startswith("Test AUROC at 19 labels:")
-    assert any("The test AUROC of ensemble, the scorer that ranked the pool, with no label "
-               "(0.900), is above" in s for s in said)
+    assert any("The best classifier at 19 labels (`asal`, 0.700) against the test AUROC "
+               "of ensemble, the scorer that ranked the pool, with no label (0.900): -0.200 "
+               "below it" in s for s in said)
+    close = comparison.assign(ensemble_mixed=0.705)     # a gap within the seeds' spread
+    said = findings({"inits_vs_random": _vs(0.8, 0.01), "comparison_auroc": close,
+                     "learning": learned}, budget=19, scorer="ensemble")
+    assert any("(0.705): -0.005, within the seeds' spread" in s for s in said)
     assert any("ASAL's initial set holds 3.0 defects on average, Random's 1.5" in s
                for s in said)
     assert "+0.040 on average over the 10 runs" in learning(learned)
@@ -43,3 +50,20 @@ def test_03s_line_on_its_cycle_table():
     line = run_summary(cycles)
     assert "from 10 to 12 images (2 to 3 defects)" in line
     assert "from 0.60 to 0.70 (highest 0.80, at 11 labels)" in line
+
+
+def test_the_answer_at_marks_names_the_best_init_and_the_labels_to_half_the_gap():
+    table = pd.DataFrame({"share": ["5 %", "5 %"], "init": ["top", "random"],
+                          "auroc_10": [0.80, 0.78], "auroc_200": [0.86, 0.84],
+                          "balanced_accuracy_10": [0.6, 0.55],
+                          "balanced_accuracy_200": [0.75, 0.7],
+                          "gain_over_scorer": [0.04, 0.02], "labels_to_half_gap": [50, 100],
+                          "runs_closing_half_gap": ["5 of 5", "4 of 5"],
+                          "labels_ratio_to_random": [0.5, 1.0]})
+    line = at_marks(table)[0]
+    assert line.startswith("At the 5 % share of defects, with the most labels: `top`, test "
+                           "AUROC 0.800 at 10 labels and 0.860 at 200 (+0.040 over the scorer)")
+    assert "`top` needs 50 labels (median; 0.50 times Random's; runs that do: 5 of 5)" in line
+    none = table.assign(labels_to_half_gap=float("nan"), labels_ratio_to_random=float("nan"))
+    assert at_marks(none)[0].endswith("No init closes half the gap from the scorer to the "
+                                      "ceiling within 200 labels.")

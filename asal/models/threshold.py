@@ -6,8 +6,8 @@ own uncertainty), never by their labels. So a classifier fitted on it without cl
 weights estimates p(defect | image) for the whole pool, while the labeled set's own defect
 share can be far from the pool's: an init that takes the top-scored images holds 90 %
 defects from a pool of 5 %. A threshold placed on the labeled images (the best balanced
-accuracy among them) inherits that share; on ELPV's validation parts it gave 0.69 to
-0.71 balanced accuracy against 0.73 to 0.75 for the rule below (docs/elpv.md).
+accuracy among them) inherits that share; on the validation parts of the four ELPV pools
+it gave a lower balanced accuracy than the rule below on each.
 
 The rule: balanced accuracy is highest where the likelihood ratio of the two classes is 1,
 which is where p(defect | image) equals the pool's defect share; that share is estimated

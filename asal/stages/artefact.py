@@ -25,10 +25,10 @@ from asal.config.layout import MODEL, ranking_scorer, scores_dir
 from asal.data.decode import image_header
 from asal.errors import AsalError
 from asal.models.classifier import predict_logits
-from asal.models.networks import Normalizer, Timer
-from asal.models.resnet import build_resnet18
 from asal.models.evidence_ranks import normal_scores
 from asal.models.frozen_features import frozen_features, head_logit
+from asal.models.networks import Normalizer, Timer
+from asal.models.resnet import build_resnet18
 from asal.stages.active_learning.learners.base import ArtefactParts
 from asal.stages.run_folders import folder_kind, why_no_model
 from asal.stages.scorer_files import saved_scorer, scorer_from_file

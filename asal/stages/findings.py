@@ -36,8 +36,10 @@ def against_random(table: pd.DataFrame, measure: str, words: str) -> str:
                                f"Holm {_p(r[f'{measure}_p_holm'])})"
                                for r in better.to_dict("records")))
     elif (diff > 0).any():
-        parts.append("no initial selection beats Random (Holm p ≥ "
-                     f"{p[diff > 0].min():.2f} for those above it)")
+        low = p[diff > 0].min()
+        parts.append("no initial selection is distinguishable from Random ("
+                     + ("Holm-corrected p = 1.00 for each above it" if low >= 0.995 else
+                        f"the lowest Holm-corrected p of those above it is {low:.2f}") + ")")
     else:
         parts.append("every initial selection is at or below Random")
     if len(worse):
@@ -71,10 +73,14 @@ def scorer_against_classifier(comparison: pd.DataFrame, at: str, scorer: str) ->
     if not inits or pd.isna(row[column]):       # no test split: no test AUROC
         return ""
     best = max(inits, key=lambda i: row[f"{i}_mean"])
-    side = "above" if row[column] > row[f"{best}_mean"] else "below"
-    return (f"The test AUROC of {scorer}, the scorer that ranked the pool, with no label "
-            f"({row[column]:.3f}), is {side} the best classifier's {at} (`{best}`, "
-            f"{row[f'{best}_mean']:.3f}), averaged over the categories.")
+    gap = row[f"{best}_mean"] - row[column]
+    # a gap smaller than the seeds' spread of the mean is no result, and is said so
+    spread = comparison.loc[comparison.category != "mean", f"{best}_std"].mean()
+    told = (f"{_signed(gap)} above it" if gap > 0 else f"{_signed(gap)} below it") \
+        if abs(gap) > spread / 2 else f"{_signed(gap)}, within the seeds' spread"
+    return (f"The best classifier {at} (`{best}`, {row[f'{best}_mean']:.3f}) against the "
+            f"test AUROC of {scorer}, the scorer that ranked the pool, with no label "
+            f"({row[column]:.3f}): {told}, averaged over the categories.")
 
 
 def learning(table: pd.DataFrame) -> str:
@@ -85,9 +91,12 @@ def learning(table: pd.DataFrame) -> str:
     runs = table.runs.sum()
     gain = (table.gain_mean * table.runs).sum() / runs
     low, high = table.loc[table.gain_mean.idxmin()], table.loc[table.gain_mean.idxmax()]
+    spread = (f"{_signed(low.gain_mean)} for every init"
+              if _signed(low.gain_mean) == _signed(high.gain_mean) else
+              f"from {_signed(low.gain_mean)} for `{low.init}` to "
+              f"{_signed(high.gain_mean)} for `{high.init}`")
     return (f"From the first to the last cycle the test AUROC rises by {_signed(gain)} on "
-            f"average over the {runs} runs (from {_signed(low.gain_mean)} for `{low.init}` "
-            f"to {_signed(high.gain_mean)} for `{high.init}`).")
+            f"average over the {runs} runs ({spread}).")
 
 
 def labels_saved(table: pd.DataFrame, share: float) -> str:
@@ -128,6 +137,36 @@ def per_share(table: pd.DataFrame, at: str, ceiling_share: float) -> list[str]:
     return sentences
 
 
+def at_marks(table: pd.DataFrame) -> list[str]:
+    """One sentence per defect share (the at_marks table): the best init from the first
+    labels to the most, against the scorer, its balanced accuracy, and the labels to half
+    the gap to the ceiling against Random's."""
+    sizes = sorted(int(c.split("_")[1]) for c in table.columns if c.startswith("auroc_"))
+    first, last = sizes[0], sizes[-1]
+    sentences = []
+    for share, rows in table.groupby("share", sort=False):
+        by = rows.set_index("init")
+        best = by[f"auroc_{last}"].idxmax()
+        r = by.loc[best]
+        line = (f"At the {share} share of defects, with the most labels: `{best}`, test "
+                f"AUROC {r[f'auroc_{first}']:.3f} at {first} labels and "
+                f"{r[f'auroc_{last}']:.3f} at {last} ({_signed(r.gain_over_scorer)} over the "
+                f"scorer), balanced accuracy {r[f'balanced_accuracy_{first}']:.3f} and "
+                f"{r[f'balanced_accuracy_{last}']:.3f}.")
+        ratio = by.drop(index="random", errors="ignore").labels_ratio_to_random.dropna()
+        if len(ratio):
+            fastest = ratio.idxmin()
+            line += (f" To close half the gap from the scorer to the ceiling, `{fastest}` "
+                     f"needs {by.loc[fastest].labels_to_half_gap:.0f} labels (median; "
+                     f"{ratio[fastest]:.2f} times Random's; runs that do: "
+                     f"{by.loc[fastest].runs_closing_half_gap}).")
+        elif by.labels_to_half_gap.isna().all():
+            line += (f" No init closes half the gap from the scorer to the ceiling within "
+                     f"{last} labels.")
+        sentences.append(line)
+    return sentences
+
+
 def findings(tables: dict[str, pd.DataFrame], budget: int | None,
              share: float = 0.9, scorer: str = "draem") -> list[str]:
     """The closing sentences, in the order a reader asks."""
@@ -142,6 +181,8 @@ def findings(tables: dict[str, pd.DataFrame], budget: int | None,
         sentences.append(labels_saved(tables["labels_saved"], share))
     if "by_share" in tables:
         sentences += per_share(tables["by_share"], at, share)
+    if "at_marks" in tables:
+        sentences += at_marks(tables["at_marks"])
     return [s for s in sentences if s]
 
 

@@ -41,6 +41,7 @@ class Gathered:
     per_batch: int = 2                 # ASAL's picks per batch (score_distributions)
     scorer: str = "draem"              # the scorer that ranked the pools
     rule: str = ""                     # the stopping rule, in words (its parameters)
+    marks: tuple[int, ...] = ()        # labeled-set sizes every run has a cycle at
 
     def scorer_runs(self, train_on: str = "mixed", scorer: str | None = None) -> pd.DataFrame:
         s = self.scores
@@ -117,7 +118,7 @@ def gather(cfg: Params) -> Gathered:
                             for c in configs}),
                     list(cfg.seeds), list(cfg.queries), _ceilings(cfg, layout, missing),
                     cfg.budget_labels, cfg.ceiling_share, cfg.per_batch, cfg.scorer,
-                    rule_words(cfg))
+                    rule_words(cfg), tuple(cfg.label_marks))
 
 
 def rule_words(cfg: Params) -> str:

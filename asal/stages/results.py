@@ -31,6 +31,7 @@ from asal.stages.findings import findings
 from asal.stages.gathered import METRICS, Gathered
 from asal.stages.learning_tables import (ceiling_table, labels_saved_table, learning_table,
                                          query_effect_table)
+from asal.stages.mark_tables import marks_table
 from asal.stages.scorer_tables import scorer_table
 from asal.stages.share_tables import share_of, share_table
 from asal.stages.stopping_tables import stopping_table, stops_per_run
@@ -117,6 +118,9 @@ def build_tables(g: Gathered) -> dict[str, pd.DataFrame]:
     first = g.every_cycle[g.every_cycle["query"] == g.queries[0]]
     if "would_stop" in first and first.auroc.notna().any():
         tables["stopping"] = stopping_table(first)
+    if g.marks:          # the first labeled set's size and every mark
+        sizes = sorted({int(first[first.cycle == 0].n_labels.min()), *g.marks})
+        tables["at_marks"] = marks_table(first, g.scorer_runs(), g.ceiling, sizes)
     if len({share_of(c) for c in g.cycles.category}) > 1:
         tables["by_share"] = share_table(g.cycles, first, g.ceiling, g.share)
     return tables

@@ -36,7 +36,7 @@ def share_table(cycles: pd.DataFrame, every_cycle: pd.DataFrame, ceiling: pd.Dat
     reach = labels_to_reach(every_cycle[every_cycle.category.isin(targets)], targets) \
         if targets else pd.DataFrame(columns=["category", "init", "seed", "labels"])
     rows = []
-    for group in sorted({share_of(c) for c in cycles.category}, key=_share_order):
+    for group in sorted({share_of(c) for c in cycles.category}, key=share_order):
         cats = [c for c in cycles.category.unique() if share_of(c) == group]
         part = {k: v[v.category.isin(cats)] for k, v in
                 (("first", first), ("final", final), ("areas", areas), ("reach", reach))}
@@ -67,5 +67,5 @@ def _one(part: dict, init: str, baseline: str) -> dict:
     return row
 
 
-def _share_order(group: str) -> float:
+def share_order(group: str) -> float:
     return -1.0 if group == NATURAL else -float(group.split()[0])

@@ -22,6 +22,8 @@ from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, MODEL, al_dir, source
 from asal.data.batchfiles import ranking
 from asal.errors import AsalError
 from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
+from asal.models.classifier import evaluate
+from asal.models.learner_names import FROZEN
 from asal.models.networks import Timer
 from asal.models.strategies import initial_selection, query
 from asal.progress import Progress
@@ -31,8 +33,6 @@ from asal.stages.active_learning import pretext_inputs as pretext
 from asal.stages.active_learning.asking import (NEXT_TO_LABEL, ask_for_labels, known_labels,
                                                 say_finished, write_next_to_label)
 from asal.stages.active_learning.inputs import load_loop_data
-from asal.models.classifier import evaluate
-from asal.models.learner_names import FROZEN
 from asal.stages.active_learning.learners import LEARNERS
 from asal.stages.active_learning.protocols import (METRICS, auroc_on, query_candidates,
                                                    query_size_at, reported_metrics)
