@@ -64,6 +64,9 @@ def test_the_answer_at_marks_names_the_best_init_and_the_labels_to_half_the_gap(
     assert line.startswith("At the 5 % share of defects, with the most labels: `top`, test "
                            "AUROC 0.800 at 10 labels and 0.860 at 200 (+0.040 over the scorer)")
     assert "`top` needs 50 labels (median; 0.50 times Random's; runs that do: 5 of 5)" in line
-    none = table.assign(labels_to_half_gap=float("nan"), labels_ratio_to_random=float("nan"))
+    none = table.assign(labels_to_half_gap=float("nan"), labels_ratio_to_random=float("nan"),
+                        runs_closing_half_gap="0 of 5")
     assert at_marks(none)[0].endswith("No init closes half the gap from the scorer to the "
                                       "ceiling within 200 labels.")
+    no_gap = none.assign(runs_closing_half_gap="0 of 0")
+    assert at_marks(no_gap)[0].endswith("there is no gap to close.")

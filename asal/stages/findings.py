@@ -18,6 +18,8 @@ def _signed(x: float) -> str:
 
 
 def _p(p: float) -> str:
+    if pd.isna(p):                  # Wilcoxon needs two pairs that differ
+        return "p not defined: fewer than two pairs differ"
     return f"p = {p:.2f}" if p >= 0.01 else "p < 0.01"
 
 
@@ -110,7 +112,7 @@ def labels_saved(table: pd.DataFrame, share: float) -> str:
             + "; ".join(parts) + ".") if parts else ""
 
 
-def per_share(table: pd.DataFrame, at: str, ceiling_share: float) -> list[str]:
+def per_share(table: pd.DataFrame, at: str, ceiling_share: float | None) -> list[str]:
     """One sentence per defect share (the by_share table): the start, the end, the labels."""
     sentences = []
     for share, rows in table.groupby("share", sort=False):
@@ -128,7 +130,7 @@ def per_share(table: pd.DataFrame, at: str, ceiling_share: float) -> list[str]:
                 f"`{end}` {by.loc[end].final_auroc_mean:.3f}, Random "
                 f"{rnd.final_auroc_mean:.3f} (Holm-corrected {_p(by.loc[end].final_p_holm)}).")
         ratio = scored.labels_ratio_to_random.dropna()
-        if len(ratio):
+        if len(ratio) and ceiling_share is not None:
             best = ratio.idxmin()
             line += (f" To {ceiling_share:.0%} of the ceiling, `{best}` needs "
                      f"{ratio[best]:.2f} times Random's labels (medians over the runs that "
@@ -160,6 +162,8 @@ def at_marks(table: pd.DataFrame) -> list[str]:
                      f"needs {by.loc[fastest].labels_to_half_gap:.0f} labels (median; "
                      f"{ratio[fastest]:.2f} times Random's; runs that do: "
                      f"{by.loc[fastest].runs_closing_half_gap}).")
+        elif (by.runs_closing_half_gap.str.endswith(" of 0")).all():
+            line += " The ceiling is not above the scorer here: there is no gap to close."
         elif by.labels_to_half_gap.isna().all():
             line += (f" No init closes half the gap from the scorer to the ceiling within "
                      f"{last} labels.")
@@ -177,10 +181,13 @@ def findings(tables: dict[str, pd.DataFrame], budget: int | None,
                  initial_defects(vs),
                  scorer_against_classifier(tables["comparison_auroc"], at, scorer),
                  learning(tables["learning"])]
-    if "labels_saved" in tables:
+    # with the answer at marks, the labels to a share of the ceiling are left to the table:
+    # that target can lie below the scorer with no label, where every run reaches it
+    marks = "at_marks" in tables
+    if "labels_saved" in tables and not marks:
         sentences.append(labels_saved(tables["labels_saved"], share))
     if "by_share" in tables:
-        sentences += per_share(tables["by_share"], at, share)
+        sentences += per_share(tables["by_share"], at, None if marks else share)
     if "at_marks" in tables:
         sentences += at_marks(tables["at_marks"])
     return [s for s in sentences if s]
