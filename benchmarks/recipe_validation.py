@@ -6,7 +6,8 @@
         --seeds 0 1 2 --inits random top
 
 The candidates (CANDIDATES) are the features-only head and the anchored evidence head at
-three means of its hyperprior on tau and with two sets of the body's features.
+five means of its hyperprior on tau, with two sets of the body's features, and with tau
+chosen by cross-validation once the labeled set holds 10 or 20 of each class.
 
 Each category's pool is split 0.75 / 0.25, stratified and seeded, into a development pool
 and a validation part (links, in a scratch data root where the validation part stands in
@@ -37,20 +38,27 @@ from asal.stages.scores import fit_and_score
 LAYERS_2_3 = ["layer2_mean", "layer3_mean", "layer2_max", "layer3_max"]
 
 
-def evidence(tau_scale: float, features: list[str]) -> dict:
+def evidence(tau_scale: float, features: list[str], cv_from: int | None = None) -> dict:
     """The loop's parameters of the anchored evidence head (asal/models/anchored_head.py):
-    the mean of its hyperprior on tau, and the body's features it reads."""
+    the mean of its hyperprior on tau, the body's features it reads, and the labels of each
+    class from which tau is chosen by cross-validation instead."""
     return dict(head="evidence", evidence_prior=2.0, evidence_c=0.1, head_tau_scale=tau_scale,
-                body_features=features)
+                body_features=features, head_cv_from=cv_from)
 
 
 CANDIDATES = {      # name -> parameters of the loop
     "features: lbfgs C=1 balanced, layer4": dict(head="lbfgs", head_c=1.0, head_balanced=True,
                                                  body_features=["layer4_mean"]),
-    **{f"evidence: tau scale {t:g}, layer2+3": evidence(t, LAYERS_2_3) for t in (0.5, 1, 2)},
+    **{f"evidence: tau scale {t:g}, layer2+3": evidence(t, LAYERS_2_3) for t in (0.5, 1, 2, 4, 8)},
     "evidence: tau scale 0.5, layer4": evidence(0.5, ["layer4_mean"]),
+    **{f"evidence, cross-validated from {k}: tau scale {t:g}, layer2+3":
+       evidence(t, LAYERS_2_3, cv_from=k) for k in (10, 20) for t in (2,)},
 }
 MARKS = (10, 19, 50, 100, 200)
+STOP_KAPPAS = (0.95, 0.97, 0.98, 0.99, 0.995)     # the stopping rule's thresholds tried
+# the rule's verdicts that depend on its threshold; before them it cannot stop at any
+# (asal/models/stopping.py: too few defects, one class predicted, too few kappas)
+KAPPA_VERDICTS = ("predictions stable", "predictions still changing")
 
 
 def validation_root(data: Path, category: str, dest: Path, seed: int = 0) -> str:
@@ -68,10 +76,22 @@ def validation_root(data: Path, category: str, dest: Path, seed: int = 0) -> str
     return name
 
 
+def stops(cycles: pd.DataFrame) -> dict:
+    """Where the stopping rule would stop at each threshold of STOP_KAPPAS: the labels
+    there and the validation AUROC, or the run's last cycle where it never does."""
+    eligible = cycles.stop_reason.isin(KAPPA_VERDICTS)
+    out = {}
+    for t in STOP_KAPPAS:
+        hit = cycles[eligible & (cycles.kappa_mean >= t)]
+        row = hit.iloc[0] if len(hit) else cycles.iloc[-1]
+        out[f"stop_labels_{t:g}"], out[f"stop_auroc_{t:g}"] = row.n_labels, row.auroc
+    return out
+
+
 def summarise(cycles: pd.DataFrame, first_labels: int) -> dict:
     at = cycles.set_index("n_labels").auroc
     return {**{f"auroc_{m}": at.get(m, np.nan) for m in MARKS},
-            "defects_in_first_10": first_labels}
+            "defects_in_first_10": first_labels, **stops(cycles)}
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -83,6 +103,23 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
     return table.round(3).reset_index()
 
 
+def stopping_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per recipe and threshold, over the categories, inits and seeds: the labels at the
+    stop (median) and the AUROC the stop gives up against the run's 200-label end (mean,
+    and the worst category's mean)."""
+    rows = []
+    for recipe, g in frame.groupby("recipe", sort=True):
+        for t in STOP_KAPPAS:
+            if f"stop_auroc_{t:g}" not in g or g[f"stop_auroc_{t:g}"].isna().all():
+                continue      # a run recorded before the rule's columns
+            loss = g.auroc_200 - g[f"stop_auroc_{t:g}"]
+            rows.append({"recipe": recipe, "stop_kappa": t,
+                         "stop_labels_median": g[f"stop_labels_{t:g}"].median(),
+                         "loss_mean": loss.mean(),
+                         "worst_category_loss": loss.groupby(g.category).mean().max()})
+    return pd.DataFrame(rows).round(3)
+
+
 def write_tables(frame: pd.DataFrame, out: Path) -> None:
     """The per-run CSV at `out`, the summary as Markdown beside it (docs/elpv.md)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +128,14 @@ def write_tables(frame: pd.DataFrame, out: Path) -> None:
     title = (f"**Validation AUROC on each pool's validation part, mean over {seeds} seeds "
              "(gap_10: the classifier at 10 labels less its scorer; sd_200: the seeds' "
              "spread at 200 labels)**\n\n")
-    out.with_suffix(".md").write_text(title + summary(frame).to_markdown(index=False) + "\n")
+    text = title + summary(frame).to_markdown(index=False) + "\n"
+    stopping = stopping_summary(frame)
+    if len(stopping):
+        text += ("\n**The stopping rule on the validation parts: per recipe and kappa "
+                 "threshold, the labels at the stop (median over categories, inits and seeds) "
+                 "and the validation AUROC it gives up against the 200-label end (mean, and "
+                 "the worst category's mean)**\n\n" + stopping.to_markdown(index=False) + "\n")
+    out.with_suffix(".md").write_text(text)
 
 
 def main():

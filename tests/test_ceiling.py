@@ -7,15 +7,17 @@ from asal.config.layout import ceiling_dir
 from asal.config.profiles import resolve
 from asal.errors import AsalError
 from asal.stages.artefact import load_artefact
+from asal.stages.batches import make_batches
 from asal.stages.ceiling import run_ceiling
+from asal.stages.scores import run_scores
 
 CAT = "synth_tiles"
 
 
 def _cfg(root, runs, **kw):
-    return resolve(category=CAT, data_root=str(root), runs_root=str(runs), image_size=32,
-                   pretrained="none", freeze_body=True, head="lbfgs", head_c=1.0,
-                   device="cpu", cpu_threads=1, **kw)
+    return resolve(**{**dict(category=CAT, data_root=str(root), runs_root=str(runs),
+                             image_size=32, pretrained="none", freeze_body=True, head="lbfgs",
+                             head_c=1.0, device="cpu", cpu_threads=1), **kw})
 
 
 def test_swapping_the_test_labels_leaves_the_ceilings_weights_unchanged(synth_root, tmp_path,
@@ -38,3 +40,16 @@ def test_a_ceiling_asked_of_a_persons_labels_is_refused(unlabeled_root, tmp_path
         run_ceiling(cfg)
     with pytest.raises(AsalError, match="pool of own is unlabeled"):
         run_ceiling(cfg.model_copy(update={"oracle": "folders"}))
+
+
+def test_the_evidence_ceiling_reports_its_parts_alone(synth_root, tmp_path):
+    """Beside the ceiling: the scorer alone (its own test AUROC, as 01 measured it) and the
+    features-only head on the same frozen features; the lbfgs ceiling has no scorer part."""
+    cfg = _cfg(synth_root, tmp_path, head="evidence", cycles=2)
+    scores = run_scores(cfg, progress=False)
+    make_batches(cfg)
+    m = run_ceiling(cfg)
+    assert m["scorer_auroc"] == pytest.approx(scores.metrics["test_image_auroc"], abs=1e-12)
+    plain = run_ceiling(_cfg(synth_root, tmp_path / "lbfgs"))
+    assert "scorer_auroc" not in plain
+    assert 0.5 < m["features_only_auroc"] == plain["features_only_auroc"] <= 1

@@ -166,3 +166,16 @@ def test_the_onnx_export_gives_the_loops_p_defect(finished, synth_root, tmp_path
         feed["anomaly_scores"] = np.array([by_file[tail(p)] for p in test.paths])
     exported = session.run(None, feed)[0]
     assert np.abs(exported - np.array([loops[tail(p)] for p in test.paths])).max() < 1e-5
+
+
+@pytest.mark.parametrize("head", LEARNER_NAMES)
+def test_asal_export_says_when_the_file_needs_the_anomaly_scores(finished, tmp_path, capsys,
+                                                                  head):
+    pytest.importorskip("onnx")
+    from asal.__main__ import main
+
+    cfg, _ = finished[head]
+    main(["export", str(al_dir(cfg)), "--out", str(tmp_path / "m.onnx")])
+    said = capsys.readouterr().out
+    assert f"written to {tmp_path / 'm.onnx'}" in said
+    assert ("second input, anomaly_scores" in said) == (head in READS_EVIDENCE)

@@ -159,6 +159,10 @@ class Learning(Section):
                                   "exponential hyperprior on tau, the prior standard "
                                   "deviation of the features' part of the logit, which "
                                   "each fit chooses on the labels")
+    head_cv_from: int | None = Field(None, ge=2, description="evidence: from this many "
+                                     "labels of each class, each fit chooses tau by "
+                                     "cross-validation of the ranking instead of by "
+                                     "evidence maximisation (null: never)")
     protocol: Literal["clean", "paper"] = Field("clean", description="clean (the last "
                                                 "epoch, no double labels) or paper (the "
                                                 "published code, faults included)")

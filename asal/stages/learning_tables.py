@@ -29,10 +29,14 @@ def learning_table(cycles: pd.DataFrame) -> pd.DataFrame:
 
 
 def ceiling_table(ceiling: pd.DataFrame) -> pd.DataFrame:
-    """Per category: the ceiling's test AUROC and balanced accuracy (mean, std over seeds)."""
+    """Per category: the ceiling's test AUROC and balanced accuracy (mean, std over seeds),
+    and beside it, where the ceiling recorded them, the features-only head's and the
+    scorer's test AUROC (means)."""
+    parts = {f"{name}_mean": (name, "mean") for name in ("features_only_auroc", "scorer_auroc")
+             if name in ceiling}
     stats = ceiling.groupby("category").agg(
         auroc_mean=("auroc", "mean"), auroc_std=("auroc", "std"),
-        balanced_accuracy_mean=("balanced_accuracy", "mean"),
+        balanced_accuracy_mean=("balanced_accuracy", "mean"), **parts,
         pool_labels=("pool_labels", "first"), seeds=("seed", "size"))
     return stats.reset_index()
 

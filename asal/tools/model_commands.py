@@ -47,6 +47,16 @@ def _export(args):
     out = export_onnx(args.run_dir, args.out or Path(args.run_dir) / "model.onnx")
     print(f"written to {out} (input uint8 images, output p_defect; its metadata holds the "
           "image size, the normalisation and the threshold)")
+    if "anomaly_scores" in {i.name for i in _onnx_inputs(out)}:
+        print("Its head reads the scorer's evidence, and the scorer is not in the graph: feed "
+              "each image's anomaly score as the second input, anomaly_scores (the "
+              "anomaly_score column of asal predict, which runs the scorer).")
+
+
+def _onnx_inputs(path):
+    import onnx
+
+    return onnx.load(str(path), load_external_data=False).graph.input
 
 
 def add_model_commands(sub) -> None:
