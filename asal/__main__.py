@@ -98,7 +98,8 @@ def _ceiling(args):
     from asal.stages.ceiling import run_ceiling
 
     cfg = resolve(args.profile, category=args.category, seed=args.seed,
-                  pretext_seed=args.pretext_seed, data_root=args.data_root,
+                  pretext_seed=args.pretext_seed, scorer_seed=args.scorer_seed,
+                  data_root=args.data_root,
                   runs_root=args.runs_root)
     m = run_ceiling(cfg)
     print(f"{cfg.category} ceiling (seed {cfg.seed}, {m['pool_labels']} labels): test AUROC "
@@ -186,6 +187,8 @@ def _analysis_commands(sub) -> None:
     p.add_argument("--seed", type=int, help="the classifier's seed (default: the profile's)")
     p.add_argument("--pretext-seed", type=int, help="the pretext network's seed (default: the "
                                                     "profile's)")
+    p.add_argument("--scorer-seed", type=int, help="the seed of the scorer whose evidence "
+                                                   "the head reads (default: the profile's)")
     p.add_argument("--data-root", help="the data root (default: the profile's)")
     p.add_argument("--runs-root", help="the runs root (default: the profile's)")
 
