@@ -16,8 +16,8 @@ def _vs(p_holm, diff):
 
 def test_a_difference_is_named_only_where_holm_says_so():
     text = against_random(_vs(0.8, 0.01), "final", "Test AUROC")
-    assert ("no initial selection is distinguishable from Random (the lowest "
-            "Holm-corrected p of those above it is 0.80)") in text
+    assert ("no difference between any initial selection and Random (the lowest "
+            "Holm-corrected p is 0.80)") in text
     assert "`top` is worse (-0.200, Holm p = 0.03)" in text
     text = against_random(_vs(0.004, 0.05), "final", "Test AUROC")
     assert "`asal` beats Random (+0.050, Holm p < 0.01)" in text
@@ -70,3 +70,19 @@ def test_the_answer_at_marks_names_the_best_init_and_the_labels_to_half_the_gap(
                                       "ceiling within 200 labels.")
     no_gap = none.assign(runs_closing_half_gap="0 of 0")
     assert at_marks(no_gap)[0].endswith("there is no gap to close.")
+
+
+def test_a_share_line_says_no_difference_unless_holm_finds_one():
+    from asal.stages.findings import per_share
+
+    def table(p_holm):
+        return pd.DataFrame({"share": ["5 %", "5 %"], "init": ["asal", "random"],
+                             "initial_defects_mean": [2.0, 0.5],
+                             "runs_without_defect": [0.0, 0.6],
+                             "final_auroc_mean": [0.81, 0.80],
+                             "final_p_holm": [p_holm, float("nan")],
+                             "labels_ratio_to_random": [float("nan")] * 2})
+    assert "`asal` 0.810, Random 0.800: no difference (Holm-corrected p = 0.44)." in \
+        per_share(table(0.44), "at 200 labels", None)[0]
+    assert "`asal` 0.810, Random 0.800: a difference (Holm-corrected p < 0.01)." in \
+        per_share(table(0.001), "at 200 labels", None)[0]

@@ -2,7 +2,7 @@
 
 Every sentence is built from the numbers it states, so a rebuilt experiment says what its
 own tables say (never a sentence typed once). A difference is called one only where its
-Holm-corrected p is below ALPHA; the others are said to be indistinguishable from Random.
+Holm-corrected p is below ALPHA; for the others the sentences say "no difference".
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ def _p(p: float) -> str:
     return f"p = {p:.2f}" if p >= 0.01 else "p < 0.01"
 
 
+def _verdict(p_holm: float) -> str:
+    """A paired difference in words: significant only below ALPHA after Holm's correction."""
+    if not pd.isna(p_holm) and p_holm < ALPHA:
+        return f"a difference (Holm-corrected {_p(p_holm)})"
+    return f"no difference (Holm-corrected {_p(p_holm)})"
+
+
 def against_random(table: pd.DataFrame, measure: str, words: str) -> str:
     """Which initial selections differ from Random on a measure (final or aubc)."""
     rest = table[table.init != "random"]
@@ -39,9 +46,9 @@ def against_random(table: pd.DataFrame, measure: str, words: str) -> str:
                                for r in better.to_dict("records")))
     elif (diff > 0).any():
         low = p[diff > 0].min()
-        parts.append("no initial selection is distinguishable from Random ("
-                     + ("Holm-corrected p = 1.00 for each above it" if low >= 0.995 else
-                        f"the lowest Holm-corrected p of those above it is {low:.2f}") + ")")
+        parts.append("no difference between any initial selection and Random ("
+                     + ("every Holm-corrected p is 1.00" if low >= 0.995 else
+                        f"the lowest Holm-corrected p is {low:.2f}") + ")")
     else:
         parts.append("every initial selection is at or below Random")
     if len(worse):
@@ -128,7 +135,7 @@ def per_share(table: pd.DataFrame, at: str, ceiling_share: float | None) -> list
                 f"{by.loc[start].initial_defects_mean:.1f}, "
                 f"{by.loc[start].runs_without_defect:.0%} without. Test AUROC {at}: "
                 f"`{end}` {by.loc[end].final_auroc_mean:.3f}, Random "
-                f"{rnd.final_auroc_mean:.3f} (Holm-corrected {_p(by.loc[end].final_p_holm)}).")
+                f"{rnd.final_auroc_mean:.3f}: {_verdict(by.loc[end].final_p_holm)}.")
         ratio = scored.labels_ratio_to_random.dropna()
         if len(ratio) and ceiling_share is not None:
             best = ratio.idxmin()
