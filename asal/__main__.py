@@ -74,6 +74,7 @@ def _premise(args):
     import pandas as pd
 
     from asal.io import write_text
+    from asal.report import captioned_markdown
     from asal.stages.premise import premise_table
 
     table = premise_table(args.rankings, args.per_batch)
@@ -88,8 +89,7 @@ def _premise(args):
                    "of defects per batch")
         text = f"# {caption}\n" + table.to_csv(index=False, float_format="%.4f")
         write_text(out, text)
-        write_text(out.with_suffix(".md"), f"**{caption}**\n\n"
-                   + table.to_markdown(index=False, floatfmt=".3f") + "\n")
+        write_text(out.with_suffix(".md"), captioned_markdown(table, caption))
         print(f"written to {out} and {out.with_suffix('.md')}")
 
 

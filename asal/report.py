@@ -4,6 +4,7 @@ figures with a one-line caption, findings as a list. Outside a notebook each sho
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pandas as pd
@@ -23,8 +24,19 @@ def table_markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     return frame.to_markdown(index=False, floatfmt=f".{digits}f")
 
 
+def captioned_markdown(frame: pd.DataFrame, caption: str, line: str = "",
+                       digits: int = 3) -> str:
+    """A table as Markdown under its bold caption (and an italic line below it). The
+    caption is HTML-escaped: a `<category>` in it would otherwise be read as a tag and
+    vanish from the page."""
+    text = f"**{html.escape(caption, quote=False)}**"
+    text += f"  \n_{html.escape(line, quote=False)}_\n\n" if line else "\n\n"
+    return text + table_markdown(frame, digits) + "\n"
+
+
 def show_table(frame: pd.DataFrame, caption: str = "", digits: int = 3) -> None:
-    _display((f"**{caption}**\n\n" if caption else "") + table_markdown(frame, digits))
+    _display(captioned_markdown(frame, caption, digits=digits) if caption
+             else table_markdown(frame, digits))
 
 
 def show_figure(path, caption: str) -> None:

@@ -174,3 +174,18 @@ def test_the_workflow_on_unlabeled_images_stops_for_labels_then_finishes(own_wai
     cycles = pd.read_csv(tmp_path / "runs" / "tiny_own" / "own" / "al" / "asal"
                          / "least_confidence" / "seed0" / "metrics_cycle.csv")
     assert cycles.n_labels.tolist() == [10, 11]
+
+
+def test_a_caption_keeps_what_looks_like_a_tag_and_says_where_it_reads():
+    import pandas as pd
+
+    from asal.report import captioned_markdown
+    from asal.stages.captions import table_captions
+
+    text = captioned_markdown(pd.DataFrame({"a": [1.0]}), "scores of <category>/batch0.txt",
+                              "seeds=0,1")
+    assert text.startswith("**scores of &lt;category&gt;/batch0.txt**  \n_seeds=0,1_\n\n")
+    assert table_captions(0.9, "ensemble", budget=19)["comparison_auroc"].startswith(
+        "Test AUROC at 19 labels")
+    plain = table_captions(0.9, "ensemble")["comparison_auroc"]
+    assert plain.startswith("Test AUROC after the last cycle") and "(ensemble_mixed;" in plain

@@ -2,15 +2,18 @@
 Markdown and LaTeX file, and shown above each table in the notebook)."""
 
 
-def table_captions(share: float, scorer: str, rule: str = "") -> dict[str, str]:
-    """One caption per table: what it holds, over what."""
+def table_captions(share: float, scorer: str, rule: str = "",
+                   budget: int | None = None) -> dict[str, str]:
+    """One caption per table: what it holds, over what; the final numbers are read at the
+    budget's labels where the profile sets one, else after the last cycle."""
+    at = f"at {budget} labels" if budget else "after the last cycle"
     return {
-        "comparison_auroc": "Test AUROC after the last cycle (mean, std over seeds) and the "
+        "comparison_auroc": f"Test AUROC {at} (mean, std over seeds) and the "
                             f"own test image AUROC of {scorer}, the scorer that ranked the "
-                            "pool (<scorer>_mixed; draem_normal: DRAEM fitted on the good "
+                            f"pool ({scorer}_mixed; draem_normal: DRAEM fitted on the good "
                             "images only)",
-        "comparison_accuracy": "Test accuracy after the last cycle (mean, std over seeds)",
-        "comparison_balanced_accuracy": "Test balanced accuracy after the last cycle",
+        "comparison_accuracy": f"Test accuracy {at} (mean, std over seeds)",
+        "comparison_balanced_accuracy": f"Test balanced accuracy {at}",
         "aubc_auroc": "Area under the budget curve of the test AUROC, normalised to [0, 1]",
         "paired_asal_vs_random": "ASAL against Random, paired over categories and seeds "
                                  "(tie: |difference| <= 0.001; Wilcoxon signed-rank)",
@@ -26,8 +29,8 @@ def table_captions(share: float, scorer: str, rule: str = "") -> dict[str, str]:
                                   "test AUROC of a linear probe and of a 5-NN vote on their "
                                   "pool features, against the same network untrained",
         "learning": "What the loop learned from its labels, per init over categories and "
-                    "seeds: test AUROC and balanced accuracy at the first and the last cycle, "
-                    "the gain (mean, std), the labeled set's loss at the last cycle's end",
+                    f"seeds: test AUROC and balanced accuracy at the first cycle and {at}, "
+                    "the gain (mean, std), the labeled set's loss at that cycle's end",
         "ceiling": "The supervised ceiling: the same network and recipe trained on every "
                    "pool label (test AUROC, mean and std over seeds)",
         "labels_saved": f"Labels each init needs to reach {share:.0%} of the ceiling's "

@@ -23,6 +23,7 @@ from asal.io import write_text
 from asal.models.statistics import (aubc_per_run, initial_anomalies, inits_against, last_cycle,
                                     mean_std, paired_comparison)
 from asal.plots import save_figure
+from asal.report import captioned_markdown
 from asal.result_figures import (figure_captions, plot_comparison, plot_defects,
                                  plot_learning_curves, plot_mean_curve,
                                  plot_score_distributions)
@@ -77,8 +78,7 @@ def write_table(frame: pd.DataFrame, folder: Path, name: str, g: Gathered, capti
     line = provenance_line(g)
     write_text(folder / f"{name}.csv", f"# {caption}; {line}\n"
                + frame.to_csv(index=False, float_format="%.4f"))
-    write_text(folder / f"{name}.md", f"**{caption}**  \n_{line}_\n\n"
-               + frame.to_markdown(index=False, floatfmt=".3f") + "\n")
+    write_text(folder / f"{name}.md", captioned_markdown(frame, caption, line))
     if latex:
         body = frame.to_latex(index=False, float_format="%.3f", na_rep="--")
         write_text(folder / f"{name}.tex", f"% {caption}; {line}\n{body}")
@@ -143,7 +143,7 @@ def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
         raise AsalError(f"No active-learning runs found for experiment '{g.exp}'; run the "
                         "workflow (docs/pipeline.md) or notebooks 01-03 first.")
     tables = build_tables(g)
-    captions = table_captions(g.share, g.scorer, g.rule)
+    captions = table_captions(g.share, g.scorer, g.rule, g.budget)
     for name, table in tables.items():
         write_table(table, folder, name, g, captions[name], latex=name.startswith("comparison"))
     write_text(folder / "missing_runs.txt", "".join(f"{m}\n" for m in g.missing))

@@ -62,6 +62,11 @@ def _onnx_inputs(path):
 def add_model_commands(sub) -> None:
     p = subcommand(sub, "predict", "score images with a finished run's classifier: a CSV of "
                                     "path, p_defect, predicted, anomaly_score", _predict)
+    p.epilog = ("Columns: p_defect, the classifier's probability that the image shows a "
+                "defect; predicted, good or defect at the threshold the run chose on its own "
+                "labels (model.pt's threshold and threshold_rule; never a test split); "
+                "anomaly_score, the score of the scorer that ranked the pool, where its "
+                "model is on disk (empty otherwise).")
     p.add_argument("run_dir", type=Path, help="a finished run's folder: runs/<exp>/<category>/"
                                               "al/<init>/<query>/seed<k> (or a ceiling's)")
     p.add_argument("images", nargs="+", help="image files, or folders searched for them")
