@@ -33,3 +33,20 @@ def test_a_papermill_run_of_01_prints_its_progress_on_stderr(tmp_path):
     assert "left" in run.stderr.split("epoch 1/2")[1].splitlines()[0]
     assert "without encryption" not in run.stderr
     assert "epoch 2/2" not in run.stdout
+
+
+def test_the_default_scorer_says_how_far_its_fit_is(tmp_path):
+    """The weight-free default scorer prints a line per network of its patch member, with
+    the time so far and left, as DRAEM prints its epochs."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    run = subprocess.run(
+        [sys.executable, "-m", "papermill", "--engine", "asal", "--no-progress-bar", "-k",
+         "python3", str(PROJECT_ROOT / "notebooks" / "01_scores.ipynb"),
+         str(tmp_path / "01.ipynb"), "-p", "image_size", "32",
+         "-p", "data_root", str(tmp_path / "data"), "-p", "runs_root", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    said = "ensemble synth_fabric (mixed): matching the pool's patches: network"
+    first = next(line for line in run.stderr.splitlines() if f"{said} 1/3" in line)
+    assert "so far" in first and "left" in first
+    assert f"{said} 3/3" in run.stderr and "done" in run.stderr.split(f"{said} 3/3")[1]

@@ -116,6 +116,21 @@ def score_pool(cfg: Params, scorer: Scorer, pool: Split, fitted_on: Split) -> np
     return scorer.anomaly_scores(pool.images)
 
 
+def _steps(cfg: Params, enabled: bool):
+    """A weight-free scorer's progress: a line per step of its fit (the patch scorer's
+    networks), with the time so far and left; one Progress per member that reports."""
+    bars, began = {}, time.perf_counter()
+
+    def update(done: int, total: int):
+        if total not in bars or done == 1:
+            bars[total] = Progress(f"{cfg.scorer} {cfg.category} ({cfg.train_on}): matching "
+                                   "the pool's patches", total, "network", enabled=enabled,
+                                   every=0.0)
+            bars[total].began = began      # the fit's time so far, its features included
+        bars[total].update(done)
+    return update
+
+
 def _progress(cfg: Params, scorer: Scorer, enabled: bool):
     if not scorer.trains:
         return None
@@ -139,6 +154,7 @@ def fit_and_score(cfg: Params, progress: bool = True,
     start = time.perf_counter()
     scorer.fit(part.images, Fitting(keys=part.keys(), workdir=out, device=device,
                                     on_epoch=_progress(cfg, scorer, progress),
+                                    on_step=_steps(cfg, progress),
                                     stop_after=stop_after))
     history = pd.DataFrame(getattr(getattr(scorer, "record", None), "history", []))
     if not scorer.finished:

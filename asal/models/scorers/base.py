@@ -41,6 +41,7 @@ class Fitting:
     workdir: Path | None = None                     # for a trained scorer's checkpoint
     device: torch.device = torch.device("cpu")
     on_epoch: Callable[[int, dict], None] | None = None
+    on_step: Callable[[int, int], None] | None = None   # a weight-free fit's (done, total)
     stop_after: int | None = None                   # epochs, as a kill would (tests)
 
 

@@ -125,8 +125,11 @@ class PatchesScorer(Scorer):
         self.places = neighbourhoods(grid, self.settings["patches_radius"])
         self.kept = [self._denoised(m, self.places) for m in self.memories]
         owner = self._owners(pool)
-        raw = [self._image_scores(self._place_scores(j, pool, owner))
-               for j in range(len(self.networks))]
+        raw = []
+        for j in range(len(self.networks)):      # the fit's long part: a step per network
+            raw.append(self._image_scores(self._place_scores(j, pool, owner)))
+            if fitting is not None and fitting.on_step is not None:
+                fitting.on_step(j + 1, len(self.networks))
         self.scales = [robust_scale(r) for r in raw]
         self.pool_raw = raw
         self.grid, self.fitted = grid, True
