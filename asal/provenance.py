@@ -37,9 +37,22 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux; the platform's word elsewhere): two
+    makes of CPU compute trained numbers differently (docs/reproducing.md)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def provenance(device: torch.device) -> dict:
     return {"git_commit": git_commit(), "packages": package_versions(),
-            "device": device_name(device)}
+            "device": device_name(device), "cpu": cpu_model()}
 
 
 def run_record(cfg, device: torch.device, **extra) -> dict:

@@ -120,3 +120,12 @@ def test_a_fitted_head_without_a_frozen_body_is_refused_at_once():
     with pytest.raises(AsalError, match="do not fit together: head lbfgs fits a logistic "
                                         "regression on a frozen body's features"):
         resolve(category="synth_fabric", head="lbfgs", freeze_body=False)
+
+
+def test_a_runs_record_names_the_cpu_it_ran_on():
+    import torch
+
+    from asal.provenance import provenance
+
+    cpu = provenance(torch.device("cpu"))["cpu"]
+    assert cpu and cpu != "unknown" and "\n" not in cpu
