@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import numpy as np
@@ -142,6 +143,14 @@ def test_the_tiny_profile_produces_every_table(tiny_workflow):
     assert sorted(pretext.task) == ["rotation"]
     first = (figures / "comparison_auroc.csv").read_text().splitlines()[0]
     assert "experiment=tiny" in first and "protocol=clean" in first and "complete" in first
+    assert "commit" not in first          # the commits are the manifest's: a rebuild that
+    made = json.loads((figures / "manifest.json").read_text())     # reproduces changes none
+    configs = [json.loads(p.read_text()) for p in runs.glob("*/al/*/*/seed*/config.json")]
+    assert made["runs"] == len(configs) and sum(made["commits"].values()) == len(configs)
+    assert set(made["commits"]) == {c["provenance"]["git_commit"].removesuffix("+dirty")
+                                    for c in configs}
+    assert set(made["cpus"]) == {c["provenance"]["cpu"] for c in configs}
+    assert made["tables_built_at"]["git_commit"]
     assert (runs / "notebooks" / "04_results.ipynb").exists()
     assert (figures / "missing_runs.txt").read_text() == ""
 

@@ -32,7 +32,7 @@ class Gathered:
     batches: dict[str, pd.DataFrame]
     missing: list[str]
     protocols: list[str]
-    commits: list[str]
+    provenances: list[dict]            # each run's config.json `provenance` (commit, CPU, ...)
     seeds: list[int]
     queries: list[str]
     ceiling: pd.DataFrame              # category, seed, test metrics of the ceiling
@@ -114,8 +114,7 @@ def gather(cfg: Params) -> Gathered:
                     pd.DataFrame(pretext, columns=["category", "task", "pretext_seed",
                                                    *PRETEXT_COLUMNS]),
                     batches, missing, sorted({c.get("protocol", "?") for c in configs}),
-                    sorted({str(c.get("provenance", c).get("git_commit", "unknown"))[:12]
-                            for c in configs}),
+                    [c.get("provenance", {}) for c in configs],
                     list(cfg.seeds), list(cfg.queries), _ceilings(cfg, layout, missing),
                     cfg.budget_labels, cfg.ceiling_share, cfg.per_batch, cfg.scorer,
                     rule_words(cfg), tuple(cfg.label_marks))

@@ -13,16 +13,19 @@ but absent are listed, and tables built without them say so.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import torch
 
 from asal.errors import AsalError
-from asal.io import write_text
+from asal.io import json_text, write_text
 from asal.models.statistics import (aubc_per_run, initial_anomalies, inits_against, last_cycle,
                                     mean_std, paired_comparison)
 from asal.plots import save_figure
+from asal.provenance import provenance
 from asal.report import captioned_markdown
 from asal.result_figures import (figure_captions, plot_comparison, plot_defects,
                                  plot_learning_curves, plot_mean_curve,
@@ -66,10 +69,31 @@ def comparison_table(g: Gathered, metric: str = "auroc") -> pd.DataFrame:
 
 
 def provenance_line(g: Gathered) -> str:
+    """What a table was computed over; the commits and machines are in manifest.json, so a
+    rebuild that reproduces rewrites no table."""
     status = "complete" if g.complete else f"INCOMPLETE: {len(g.missing)} expected runs missing"
     return (f"experiment={g.exp}; protocol={','.join(g.protocols) or '?'}; "
-            f"seeds={','.join(map(str, g.seeds))}; commit={','.join(g.commits) or '?'}; "
-            f"{status}")
+            f"seeds={','.join(map(str, g.seeds))}; {status}; made by: manifest.json")
+
+
+def manifest(g: Gathered) -> dict:
+    """figures/<exp>/manifest.json: what made the runs (their commits, whether the code was
+    dirty, the CPUs, devices and package versions, each with its number of runs) and the
+    commit that built these tables."""
+    def counted(values) -> dict[str, int]:
+        return dict(sorted(pd.Series(values, dtype=object).value_counts().items()))
+
+    records = g.provenances
+    commits = [str(r.get("git_commit", "unknown")) for r in records]
+    return {"experiment": g.exp, "seeds": list(g.seeds), "protocols": g.protocols,
+            "runs": len(records), "missing_runs": len(g.missing),
+            "commits": counted(c.removesuffix("+dirty") for c in commits),
+            "runs_made_from_a_dirty_tree": sum(c.endswith("+dirty") for c in commits),
+            "cpus": counted(r.get("cpu", "not recorded") for r in records),
+            "devices": counted(r.get("device", "not recorded") for r in records),
+            "packages": counted(json.dumps(r.get("packages", {}), sort_keys=True)
+                                for r in records),
+            "tables_built_at": provenance(torch.device("cpu"))}
 
 
 def write_table(frame: pd.DataFrame, folder: Path, name: str, g: Gathered, caption: str,
@@ -147,6 +171,7 @@ def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
     for name, table in tables.items():
         write_table(table, folder, name, g, captions[name], latex=name.startswith("comparison"))
     write_text(folder / "missing_runs.txt", "".join(f"{m}\n" for m in g.missing))
+    write_text(folder / "manifest.json", json_text(manifest(g)))
     # the findings as sentences, generated from these tables, for the pages that quote them
     write_text(folder / "findings.md", "".join(
         f"- {line}\n" for line in findings(tables, g.budget, g.share, g.scorer)))
