@@ -86,3 +86,19 @@ def test_a_share_line_says_no_difference_unless_holm_finds_one():
         per_share(table(0.44), "at 200 labels", None)[0]
     assert "`asal` 0.810, Random 0.800: a difference (Holm-corrected p < 0.01)." in \
         per_share(table(0.001), "at 200 labels", None)[0]
+
+
+def test_the_query_sentence_names_each_start_and_its_verdict():
+    from asal.stages.findings import query_effect
+
+    table = pd.DataFrame({"init": ["asal", "random"], "query": ["least_confidence"] * 2,
+                          "against": ["random"] * 2, "final_pairs": [30, 30],
+                          "final_wins": [22, 15], "final_losses": [7, 14],
+                          "final_mean_difference": [0.012, 0.001],
+                          "final_p_holm": [0.03, 0.9]})
+    said = query_effect(table, "at 200 labels")
+    assert said.startswith("Test AUROC at 200 labels, least confidence queries against "
+                           "random ones: from `asal`'s start +0.012 (22 wins, 7 losses of 30 "
+                           "pairs; a difference (Holm-corrected p = 0.03))")
+    assert "from `random`'s start +0.001 (15 wins, 14 losses of 30 pairs; no difference" \
+        in said

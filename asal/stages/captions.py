@@ -32,7 +32,10 @@ def table_captions(share: float, scorer: str, rule: str = "",
                     f"seeds: test AUROC and balanced accuracy at the first cycle and {at}, "
                     "the gain (mean, std), the labeled set's loss at that cycle's end",
         "ceiling": "The supervised ceiling: the same network and recipe trained on every "
-                   "pool label (test AUROC, mean and std over seeds)",
+                   "pool label (test AUROC, mean and std over seeds); beside it, where "
+                   "recorded, its parts alone (means): a features-only logistic head on the "
+                   "same frozen features, its C cross-validated on the pool labels, and the "
+                   "scorer's own test AUROC",
         "labels_saved": f"Labels each init needs to reach {share:.0%} of the ceiling's "
                         "test AUROC, over every cycle of the runs (median over the runs "
                         "that reach it)",

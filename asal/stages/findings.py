@@ -197,7 +197,23 @@ def findings(tables: dict[str, pd.DataFrame], budget: int | None,
         sentences += per_share(tables["by_share"], at, None if marks else share)
     if "at_marks" in tables:
         sentences += at_marks(tables["at_marks"])
+    if "query_effect" in tables:
+        sentences.append(query_effect(tables["query_effect"], at))
     return [s for s in sentences if s]
+
+
+def query_effect(table: pd.DataFrame, at: str) -> str:
+    """Active learning against passive labeling: the first query against each other one,
+    from the same initial sets."""
+    if table.empty:
+        return ""
+    parts = [f"from `{r['init']}`'s start {_signed(r['final_mean_difference'])} "
+             f"({r['final_wins']:.0f} wins, {r['final_losses']:.0f} losses of "
+             f"{r['final_pairs']:.0f} pairs; {_verdict(r['final_p_holm'])})"
+             for r in table.to_dict("records")]
+    first, other = table["query"].iloc[0], table["against"].iloc[0]
+    return (f"Test AUROC {at}, {first.replace('_', ' ')} queries against {other} ones: "
+            + "; ".join(parts) + ".")
 
 
 def run_summary(cycles: pd.DataFrame) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, METRICS_JSON, RunLayout
@@ -139,6 +140,11 @@ def _run_cycles(run: Path) -> pd.DataFrame:
     return frame
 
 
+# a ceiling's metrics.json: its test metrics, then its parts alone (asal/stages/ceiling.py)
+CEILING_COLUMNS = ("auroc", "balanced_accuracy", "ap", "pool_labels", "train_loss",
+                   "features_only_auroc", "scorer_auroc")
+
+
 def _ceilings(cfg: Params, layout: RunLayout, missing: list) -> pd.DataFrame:
     rows = []
     for cat in cfg.categories if cfg.ceiling else []:
@@ -148,10 +154,8 @@ def _ceilings(cfg: Params, layout: RunLayout, missing: list) -> pd.DataFrame:
                 missing.append(f"{cat}/ceiling/seed{seed}")
                 continue
             rows.append({"category": cat, "seed": seed,
-                         **{k: m.get(k) for k in ("auroc", "balanced_accuracy", "ap",
-                                                  "pool_labels", "train_loss")}})
-    return pd.DataFrame(rows, columns=["category", "seed", "auroc", "balanced_accuracy", "ap",
-                                       "pool_labels", "train_loss"])
+                         **{k: m.get(k, np.nan) for k in CEILING_COLUMNS}})
+    return pd.DataFrame(rows, columns=["category", "seed", *CEILING_COLUMNS])
 
 
 def _json(path: Path) -> dict | None:

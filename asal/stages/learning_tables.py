@@ -33,7 +33,7 @@ def ceiling_table(ceiling: pd.DataFrame) -> pd.DataFrame:
     and beside it, where the ceiling recorded them, the features-only head's and the
     scorer's test AUROC (means)."""
     parts = {f"{name}_mean": (name, "mean") for name in ("features_only_auroc", "scorer_auroc")
-             if name in ceiling}
+             if name in ceiling and ceiling[name].notna().any()}
     stats = ceiling.groupby("category").agg(
         auroc_mean=("auroc", "mean"), auroc_std=("auroc", "std"),
         balanced_accuracy_mean=("balanced_accuracy", "mean"), **parts,
