@@ -1,6 +1,6 @@
 """papermill's engine for this project's notebooks: `papermill --engine asal ...`.
 
-The same as papermill's own (nbclient), with three changes for a person at the terminal:
+The same as papermill's own (nbclient), with four changes for a person at the terminal:
 
 - The kernel's own log is kept to errors. ipykernel 7 warns at every start that its local
   TCP transport is not encrypted ("Kernel is running over TCP without encryption"), a
@@ -12,6 +12,8 @@ The same as papermill's own (nbclient), with three changes for a person at the t
   kernel shuts down (a stage's last sentence, such as 03's stop for labels) could then
   reach the notebook and not the terminal. asal/progress.py's `say` writes the line to
   the notebook's output and to descriptor 2 itself.
+- No interrupt before the kernel's shutdown (see `QuietKernelManager`), whose only trace
+  is an ERROR line about a KeyboardInterrupt.
 - No cell-by-cell progress bar: the stages print their own progress lines, and tqdm's
   redrawn bar would be drawn over them.
 
@@ -34,6 +36,17 @@ class QuietKernelManager(KernelManager):
         if any("ipykernel" in part for part in cmd):
             cmd += ["--IPKernelApp.log_level=ERROR", "--IPKernelApp.capture_fd_output=False"]
         return cmd
+
+    async def _async_interrupt_kernel(self):
+        # jupyter_client sends SIGINT before every shutdown request, to stop a cell still
+        # running. papermill shuts a kernel down once its cells have run (or one failed),
+        # and a SIGINT that lands while the kernel finishes its last reply only prints
+        # "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." on the terminal. A
+        # kernel that does not stop on the shutdown request is still sent SIGTERM, then
+        # SIGKILL, by jupyter_client.
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
 
 
 def _engine():

@@ -41,11 +41,13 @@ def unlabeled_root(synth_root, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_workflow(tmp_path_factory) -> Path:
     """The tiny profile (asal/tools/tiny_workflow.py) run to its tables with --cores 2: the
-    folder holding its profile, data, runs and figures. Tests read it, never change it."""
+    folder holding its profile, data, runs and figures, and terminal.log (what the command
+    printed). Tests read it, never change it."""
     folder = tmp_path_factory.mktemp("tiny")
     profile = write_profile(folder)
     out = snakemake("--cores", "2", "--configfile", str(profile), *TINY_CONFIG, cwd=folder)
     assert out.returncode == 0, out.stderr[-3000:]
+    (folder / "terminal.log").write_text(out.stdout + out.stderr)   # what a person saw
     return folder
 
 

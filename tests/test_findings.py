@@ -21,6 +21,9 @@ def test_a_difference_is_named_only_where_holm_says_so():
     assert "`top` is worse (-0.200, Holm p = 0.03)" in text
     text = against_random(_vs(0.004, 0.05), "final", "Test AUROC")
     assert "`asal` beats Random (+0.050, Holm p < 0.01)" in text
+    text = against_random(_vs(float("nan"), 0.05), "final", "Test AUROC")
+    assert "(Holm-corrected p not defined: fewer than two pairs differ)" in text
+    assert "nan" not in text
 
 
 def test_the_sentences_follow_the_tables():

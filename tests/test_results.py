@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 
 import numpy as np
@@ -153,6 +154,15 @@ def test_the_tiny_profile_produces_every_table(tiny_workflow):
     assert made["tables_built_at"]["git_commit"]
     assert (runs / "notebooks" / "04_results.ipynb").exists()
     assert (figures / "missing_runs.txt").read_text() == ""
+
+
+def test_the_workflow_prints_no_error_or_warning_line(tiny_workflow):
+    # every notebook of the main command ran: a line a person sees is one to act on, never
+    # a kernel's KeyboardInterrupt at its shutdown or a library's warning
+    printed = (tiny_workflow / "terminal.log").read_text()
+    assert "Finished jobid" in printed and "04_results" in printed
+    loud = [line for line in printed.splitlines() if re.search(r"\bERROR\b|Warning", line)]
+    assert loud == []
 
 
 def test_the_workflow_on_unlabeled_images_stops_for_labels_then_finishes(own_waiting,

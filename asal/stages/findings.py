@@ -47,8 +47,10 @@ def against_random(table: pd.DataFrame, measure: str, words: str) -> str:
     elif (diff > 0).any():
         low = p[diff > 0].min()
         parts.append("no difference between any initial selection and Random ("
-                     + ("every Holm-corrected p is 1.00" if low >= 0.995 else
-                        f"the lowest Holm-corrected p is {low:.2f}") + ")")
+                     + ("Holm-corrected p not defined: fewer than two pairs differ"
+                        if pd.isna(low) else "every Holm-corrected p is 1.00"
+                        if low >= 0.995 else f"the lowest Holm-corrected p is {low:.2f}")
+                     + ")")
     else:
         parts.append("every initial selection is at or below Random")
     if len(worse):
