@@ -1,4 +1,11 @@
-"""What every run records besides its parameters: git commit, package versions, device."""
+"""What every run records besides its parameters: git commit, package versions, device.
+
+A run's config.json holds its parameters only, the same on every machine that runs it, so a
+rebuild that reproduces rewrites no committed file. What ran it and what it cost (this
+module's `provenance`) is a fact of one machine and one moment: it goes to the run's
+provenance.json, which git ignores (.gitignore), and figures/<exp>/manifest.json gathers
+the runs' provenance for the experiment.
+"""
 
 from __future__ import annotations
 
@@ -50,12 +57,15 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def provenance(device: torch.device) -> dict:
+def provenance(device: torch.device, **costs: float) -> dict:
+    """A run's provenance.json: git commit, package versions, the device in words, the
+    CPU's model, and what the run cost (its seconds, named by the stage)."""
     return {"git_commit": git_commit(), "packages": package_versions(),
-            "device": device_name(device), "cpu": cpu_model()}
+            "device": device_name(device), "cpu": cpu_model(),
+            **{name: round(value, 2) for name, value in costs.items()}}
 
 
-def run_record(cfg, device: torch.device, **extra) -> dict:
-    """A run's config.json: every parameter (paths relative to the project), then what
-    ran it (`provenance`: git commit, package versions, the device in words)."""
-    return {**cfg.record(), "provenance": provenance(device), **extra}
+def run_record(cfg, **extra) -> dict:
+    """A run's config.json: every parameter (paths relative to the project) and what the
+    stage adds to them (a fingerprint); nothing that differs between machines."""
+    return {**cfg.record(), **extra}

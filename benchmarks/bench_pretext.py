@@ -10,9 +10,11 @@ representation it reached (linear-probe and 5-NN test AUROC, against untrained).
 """
 
 import argparse
+import json
 import tempfile
 import time
 
+from asal.config.layout import PROVENANCE_JSON, pretext_dir
 from asal.config.profiles import resolve
 from asal.data.synthetic import ensure_synthetic
 from asal.models.pretext import PretextSettings
@@ -40,6 +42,8 @@ def main():
             start = time.perf_counter()
             m = run_pretext(cfg, progress=False)
             total = time.perf_counter() - start
+            trained = json.loads((pretext_dir(cfg) / PROVENANCE_JSON).read_text())
+            m["train_seconds"] = trained["train_seconds"]
             copies = 4 if task == "rotation" else 1
             print(f"{device_name(pick_device(cfg.device))}; {args.category}, {task}: "
                   f"{s.epochs} epochs of {m['train_images']} images in {m['train_seconds']:.1f} s "

@@ -146,11 +146,17 @@ def test_the_tiny_profile_produces_every_table(tiny_workflow):
     assert "experiment=tiny" in first and "protocol=clean" in first and "complete" in first
     assert "commit" not in first          # the commits are the manifest's: a rebuild that
     made = json.loads((figures / "manifest.json").read_text())     # reproduces changes none
-    configs = [json.loads(p.read_text()) for p in runs.glob("*/al/*/*/seed*/config.json")]
-    assert made["runs"] == len(configs) and sum(made["commits"].values()) == len(configs)
-    assert set(made["commits"]) == {c["provenance"]["git_commit"].removesuffix("+dirty")
-                                    for c in configs}
-    assert set(made["cpus"]) == {c["provenance"]["cpu"] for c in configs}
+    runs_made = [json.loads(p.read_text())
+                 for p in runs.glob("*/al/*/*/seed*/provenance.json")]
+    assert len(runs_made) == len(list(runs.glob("*/al/*/*/seed*/config.json")))
+    assert made["runs"] == len(runs_made) and sum(made["commits"].values()) == len(runs_made)
+    assert made["runs_without_provenance"] == 0
+    assert set(made["commits"]) == {r["git_commit"].removesuffix("+dirty") for r in runs_made}
+    assert set(made["cpus"]) == {r["cpu"] for r in runs_made}
+    assert set(made["scorer_seconds_per_category"]) == {"ensemble_mixed", "draem_normal"}
+    assert "seconds" not in pd.read_csv(figures / "scorers.csv", comment="#")
+    for config in runs.glob("**/config.json"):         # the same on every machine
+        assert "provenance" not in json.loads(config.read_text()), config
     assert made["tables_built_at"]["git_commit"]
     assert (runs / "notebooks" / "04_results.ipynb").exists()
     assert (figures / "missing_runs.txt").read_text() == ""

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 LABELS_CSV = "labels.csv"
 PROFILE = "profile.yaml"
 WORKFLOW_HOLDER = ".workflow.json"
-CONFIG_JSON = "config.json"          # the parameters and provenance of a stage's result
+CONFIG_JSON = "config.json"          # the parameters of a stage's result
+PROVENANCE_JSON = "provenance.json"  # what ran it and what it cost: kept out of git
 METRICS_JSON = "metrics.json"        # stages 00 and 01: what the result measured
 BACKBONE = "backbone.pt"             # stage 00: what `pretrained: self_supervised` loads
 ROTATION_SCORES = "rotation_scores.csv"   # stage 00, rotation: PT4AL's ranking

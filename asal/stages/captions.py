@@ -23,7 +23,8 @@ def table_captions(share: float, scorer: str, rule: str = "",
         "initial_anomalies": "Defects in the initial labeled set (cycle 0) over seeds",
         "scorers": "The scorers on the pools: pool and test image AUROC (mean, std over the "
                    "scorer seeds; pool labels read to measure only), defects in ASAL's "
-                   "initial set on each one's ranking, seconds to fit and score; 'mean' "
+                   "initial set on each one's ranking (the seconds each took are in "
+                   "manifest.json); 'mean' "
                    "averages the categories, its spreads pooled",
         "pretext_representation": "Stage 00's pretext networks before any active learning: "
                                   "test AUROC of a linear probe and of a 5-NN vote on their "

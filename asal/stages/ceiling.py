@@ -25,14 +25,14 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from asal.config.layout import CONFIG_JSON, METRICS_JSON, MODEL, ceiling_dir
+from asal.config.layout import CONFIG_JSON, METRICS_JSON, MODEL, PROVENANCE_JSON, ceiling_dir
 from asal.data.images import load_split, load_test
 from asal.errors import AsalError
 from asal.io import exclusive, json_text, torch_bytes, write_set
 from asal.models.classifier import evaluate
 from asal.models.networks import Timer
 from asal.order import content_order
-from asal.provenance import run_record
+from asal.provenance import provenance, run_record
 from asal.runtime import configure
 from asal.stages.active_learning.learners import LEARNERS
 from asal.stages.active_learning.pretext_inputs import initial_weights
@@ -106,11 +106,11 @@ def run_ceiling(cfg: Params) -> dict:
         metrics = {"category": cfg.category, "seed": cfg.seed, "head": cfg.head,
                    "pool_labels": len(pool), "pool_defects": int(pool.labels.sum()),
                    **result, "train_loss": trained.rows[-1]["train_loss"],
-                   "train_seconds": round(time.perf_counter() - start, 2),
                    **parts_of_the_ceiling(learner, pool, test)}
-        record = run_record(cfg, device)
+        record = run_record(cfg)
+        made = provenance(device, train_seconds=time.perf_counter() - start)
         model = make_artefact(cfg, learner.artefact_parts(trained.state), threshold, labels,
-                              out, record, pool_paths=pool.paths)
+                              out, {**record, "provenance": made}, pool_paths=pool.paths)
         write_set(out, {METRICS_JSON: json_text(metrics), CONFIG_JSON: json_text(record),
-                        MODEL: torch_bytes(model)})
+                        PROVENANCE_JSON: json_text(made), MODEL: torch_bytes(model)})
     return metrics

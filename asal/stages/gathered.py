@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, METRICS_JSON, RunLayout
+from asal.config.layout import (CONFIG_JSON, METRICS_CYCLE, METRICS_JSON, PROVENANCE_JSON,
+                               RunLayout)
 from asal.data.batchfiles import BATCHES_CSV
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ class Gathered:
     batches: dict[str, pd.DataFrame]
     missing: list[str]
     protocols: list[str]
-    provenances: list[dict]            # each run's config.json `provenance` (commit, CPU, ...)
+    provenances: list[dict]            # each run's provenance.json (commit, CPU, ...); {} where
+                                       # a clone has none (git keeps them out)
     seeds: list[int]
     queries: list[str]
     ceiling: pd.DataFrame              # category, seed, test metrics of the ceiling
@@ -97,7 +99,7 @@ def gather(cfg: Params) -> Gathered:
             batches[cat] = pd.read_csv(path)
         else:
             missing.append(f"{cat}/batches/{cfg.scorer}/seed{cfg.scorer_seeds[0]}")
-    frames, configs = [], []
+    frames, configs, provenances = [], [], []
     for cat in cfg.categories:
         for init, query in cfg.runs():
             for seed in cfg.seeds:
@@ -106,6 +108,7 @@ def gather(cfg: Params) -> Gathered:
                     missing.append(f"{cat}/al/{init}/{query}/seed{seed}")
                     continue
                 configs.append(_json(run / CONFIG_JSON) or {})
+                provenances.append(_json(run / PROVENANCE_JSON) or {})
                 frames.append(_run_cycles(run).assign(category=cat, init=init, query=query,
                                                       seed=seed))
     cycles = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
@@ -115,7 +118,7 @@ def gather(cfg: Params) -> Gathered:
                     pd.DataFrame(pretext, columns=["category", "task", "pretext_seed",
                                                    *PRETEXT_COLUMNS]),
                     batches, missing, sorted({c.get("protocol", "?") for c in configs}),
-                    [c.get("provenance", {}) for c in configs],
+                    provenances,
                     list(cfg.seeds), list(cfg.queries), _ceilings(cfg, layout, missing),
                     cfg.budget_labels, cfg.ceiling_share, cfg.per_batch, cfg.scorer,
                     rule_words(cfg), tuple(cfg.label_marks))
@@ -175,7 +178,7 @@ def _scorer_rows(layout: RunLayout, cat: str, scorer: str, train_on: str, seeds,
                "pool_image_auroc": m.get("pool_image_auroc"),
                "test_image_auroc": m.get("test_image_auroc"),
                "asal_defects": _asal_defects(batches, per_batch) if train_on == "mixed"
-               else None, "seconds": m.get("seconds")}
+               else None, "seconds": (_json(folder / PROVENANCE_JSON) or {}).get("seconds")}
 
 
 def _asal_defects(batches: Path, per_batch: int) -> float | None:

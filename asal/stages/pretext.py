@@ -20,7 +20,8 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from asal.config.layout import BACKBONE, CONFIG_JSON, METRICS_JSON, ROTATION_SCORES, pretext_dir
+from asal.config.layout import (BACKBONE, CONFIG_JSON, METRICS_JSON, PROVENANCE_JSON,
+                               ROTATION_SCORES, pretext_dir)
 from asal.data.images import Split, load_split, load_test
 from asal.data.textures import anomaly_source
 from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
@@ -120,13 +121,13 @@ def _run_pretext(cfg: Params, settings: PretextSettings, out: Path, progress: bo
                **measure(model, settings, pool, test, norm, device),
                "final_loss": float(history.loss.iloc[-1]),
                "final_pretext_accuracy": float(history.accuracy.iloc[-1]),
-               "train_images": len(pool), "train_seconds": round(record["seconds"], 2),
-               "resumed_from_epoch": record["resumed_from"], "settings": asdict(settings),
-               **provenance(device)}
+               "train_images": len(pool),
+               "resumed_from_epoch": record["resumed_from"], "settings": asdict(settings)}
     config = cfg.model_copy(update={"pretext_task": settings.task})
+    made = provenance(device, train_seconds=record["seconds"])
     files.update({"loss.csv": csv_text(history), BACKBONE: torch_bytes(backbone),
-                  CONFIG_JSON: json_text(run_record(config, device)),
-                  METRICS_JSON: json_text(metrics)})
+                  CONFIG_JSON: json_text(run_record(config)),
+                  PROVENANCE_JSON: json_text(made), METRICS_JSON: json_text(metrics)})
     # one set; the training checkpoint goes with it, since the backbone holds the result now
     write_set(out, files, remove=[CHECKPOINT])
     return metrics

@@ -3,7 +3,7 @@
 Tables: the comparison of the initial selections after the last cycle (mean and standard
 deviation over seeds) next to the test AUROC of the scorer that ranked the pool (and of
 DRAEM on the good images, the paper's DRAEM_normal), the scorers compared (pool and test
-AUROC, defects in ASAL's initial set, seconds), the area under the budget curve, a paired
+AUROC, defects in ASAL's initial set), the area under the budget curve, a paired
 comparison across categories and seeds (wins / ties / losses and a Wilcoxon signed-rank
 p-value), every initial selection against Random in one table (with Holm's correction over
 the selections), the anomalies in the initial labeled set, and what stage 00's pretext
@@ -78,21 +78,28 @@ def provenance_line(g: Gathered) -> str:
 
 def manifest(g: Gathered) -> dict:
     """figures/<exp>/manifest.json: what made the runs (their commits, whether the code was
-    dirty, the CPUs, devices and package versions, each with its number of runs) and the
+    dirty, the CPUs, devices and package versions, each with its number of runs, from their
+    provenance.json), the scorers' mean seconds to fit and score a category, and the
     commit that built these tables."""
     def counted(values) -> dict[str, int]:
         return dict(sorted(pd.Series(values, dtype=object).value_counts().items()))
 
-    records = g.provenances
+    records = [r for r in g.provenances if r]
     commits = [str(r.get("git_commit", "unknown")) for r in records]
+    seconds = pd.to_numeric(g.scores.seconds).groupby([g.scores.scorer,
+                                                       g.scores.train_on]).mean().dropna()
     return {"experiment": g.exp, "seeds": list(g.seeds), "protocols": g.protocols,
-            "runs": len(records), "missing_runs": len(g.missing),
+            "runs": len(g.provenances), "missing_runs": len(g.missing),
+            # a clone holds no provenance.json (git ignores them): runs made elsewhere
+            "runs_without_provenance": len(g.provenances) - len(records),
             "commits": counted(c.removesuffix("+dirty") for c in commits),
             "runs_made_from_a_dirty_tree": sum(c.endswith("+dirty") for c in commits),
             "cpus": counted(r.get("cpu", "not recorded") for r in records),
             "devices": counted(r.get("device", "not recorded") for r in records),
             "packages": counted(json.dumps(r.get("packages", {}), sort_keys=True)
                                 for r in records),
+            "scorer_seconds_per_category": {f"{scorer}_{train_on}": round(float(s), 1)
+                                            for (scorer, train_on), s in seconds.items()},
             "tables_built_at": provenance(torch.device("cpu"))}
 
 

@@ -1,5 +1,6 @@
-"""Stage 04's table of the scorers: how each ranked the pools, what it gave ASAL's pick,
-and what it cost."""
+"""Stage 04's table of the scorers: how each ranked the pools and what it gave ASAL's pick.
+What each cost differs run to run, so it is the manifest's (results.manifest), not this
+table's."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ SPREADS = ("pool_auroc_std", "test_auroc_std")
 
 def scorer_table(scores: pd.DataFrame) -> pd.DataFrame:
     """Per category and scorer run (scorer, train_on): pool and test AUROC (mean, std over
-    the scorer seeds), the defects in ASAL's initial set on its ranking (mean), seconds
-    (mean) and the seeds; then, per scorer run, the mean over the categories (its spreads
+    the scorer seeds), the defects in ASAL's initial set on its ranking (mean) and the
+    seeds; then, per scorer run, the mean over the categories (its spreads
     the seed sd pooled over them, the root mean square)."""
     keys = ["scorer", "train_on"]
     stats = scores.groupby(["category", *keys], sort=False).agg(
@@ -20,7 +21,7 @@ def scorer_table(scores: pd.DataFrame) -> pd.DataFrame:
         pool_auroc_std=("pool_image_auroc", "std"),
         test_auroc_mean=("test_image_auroc", "mean"),
         test_auroc_std=("test_image_auroc", "std"),
-        asal_defects=("asal_defects", "mean"), seconds=("seconds", "mean"),
+        asal_defects=("asal_defects", "mean"),
         seeds=("scorer_seed", "size")).reset_index()
     rows = []
     for (scorer, train_on), g in stats.groupby(keys, sort=False):

@@ -2,8 +2,9 @@
 
 Writes runs/<exp>/<cat>/scores/<scorer>/<train_on>/seed<d>/ as one set: scores.csv (path,
 score, label), test_scores.csv, metrics.json (the metrics every scorer shares: pool and
-test AUROC, seconds, ...), config.json (the parameters), model.pt (the fitted scorer,
-asal/stages/scorer_files.py) and, for a scorer that trains, loss.csv.
+test AUROC, ...), config.json (the parameters), provenance.json (what ran it, its seconds),
+model.pt (the fitted scorer, asal/stages/scorer_files.py) and, for a scorer that trains,
+loss.csv.
 `train_on="mixed"` is ASAL's setting (the whole pool, no labels used); `train_on="normal"`
 fits on the pool's good images only, a baseline (DRAEM_normal in the paper). Labels in the
 outputs serve analysis only: the scorer never sees them. On an unlabeled pool
@@ -24,8 +25,8 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
-from asal.config.layout import (CONFIG_JSON, METRICS_JSON, MODEL, SCORES_CSV, TEST_SCORES_CSV,
-                                scores_dir)
+from asal.config.layout import (CONFIG_JSON, METRICS_JSON, MODEL, PROVENANCE_JSON, SCORES_CSV,
+                                TEST_SCORES_CSV, scores_dir)
 from asal.data.images import Split, has_masks, load_masks, load_split, load_test
 from asal.errors import AsalError
 from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
@@ -169,18 +170,19 @@ def fit_and_score(cfg: Params, progress: bool = True,
                "test_image_auroc": (None if test_scores is None
                                     else auroc(test.labels, test_scores)),
                "test_pixel_auroc": pixel_auroc(cfg, scorer, test),
-               "train_images": len(part), "seconds": round(seconds, 2)}
+               "train_images": len(part)}
+    costs = {"seconds": seconds}            # provenance.json's: they differ run to run
     if scorer.trains:
         metrics["resumed_from_epoch"] = scorer.record.resumed_from
-        metrics["train_seconds"] = round(scorer.record.seconds, 2)
+        costs["train_seconds"] = scorer.record.seconds
     if cfg.scorer == "draem":
         metrics["anomaly_source"] = cfg.anomaly_source_dir or "procedural textures (no DTD)"
     if cfg.scorer == "csv":
         metrics["source"] = str(cfg.scores_csv)
     if reasons := left_out(pool, test):
         metrics["left_out"] = reasons
-    write_outputs(cfg, out, scorer, pool, pool_scores, test, test_scores, metrics, device,
-                  history)
+    write_outputs(cfg, out, scorer, pool, pool_scores, test, test_scores, metrics,
+                  provenance(device, **costs), history)
     return ScoreRun(out, pool, test, pool_scores, test_scores, metrics, history, scorer)
 
 
@@ -201,12 +203,12 @@ def scores_frame(split: Split, scores) -> pd.DataFrame:
 
 
 def write_outputs(cfg: Params, out: Path, scorer: Scorer, pool: Split, pool_scores,
-                  test: Split | None, test_scores, metrics: dict, device,
+                  test: Split | None, test_scores, metrics: dict, made: dict,
                   history: pd.DataFrame) -> None:
     """Every output of stage 01 as one set (asal/io.py: write_set)."""
     files = {SCORES_CSV: csv_text(scores_frame(pool, pool_scores)),
-             CONFIG_JSON: json_text(run_record(cfg, device)),
-             METRICS_JSON: json_text({**metrics, **provenance(device)}),
+             CONFIG_JSON: json_text(run_record(cfg)),
+             METRICS_JSON: json_text(metrics), PROVENANCE_JSON: json_text(made),
              MODEL: torch_bytes(scorer_file(cfg, scorer, pool.images))}
     if test_scores is not None:
         files[TEST_SCORES_CSV] = csv_text(scores_frame(test, test_scores))

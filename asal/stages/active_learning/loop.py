@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import torch
 
-from asal.config.layout import CONFIG_JSON, METRICS_CYCLE, MODEL, al_dir, source_batches
+from asal.config.layout import (CONFIG_JSON, METRICS_CYCLE, MODEL, PROVENANCE_JSON, al_dir,
+                               source_batches)
 from asal.data.batchfiles import ranking
 from asal.errors import AsalError
 from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
@@ -27,7 +28,7 @@ from asal.models.learner_names import FROZEN
 from asal.models.networks import Timer
 from asal.models.strategies import initial_selection, query
 from asal.progress import Progress
-from asal.provenance import run_record
+from asal.provenance import provenance, run_record
 from asal.runtime import configure
 from asal.stages.active_learning import pretext_inputs as pretext
 from asal.stages.active_learning.asking import (NEXT_TO_LABEL, ask_for_labels, known_labels,
@@ -87,7 +88,7 @@ class Loop:
     def files(self) -> dict[str, bytes | str]:
         """The run's set: config.json and the checkpoint; the outputs once a cycle is done."""
         s = self.state
-        files = {CONFIG_JSON: self.config_text,
+        files = {CONFIG_JSON: self.config_text, PROVENANCE_JSON: self.provenance_text,
                  CHECKPOINT: s.to_bytes(self.fingerprint, self.labels_used())}
         if s.cycle:
             files.update({
@@ -104,11 +105,12 @@ class Loop:
         comes from the labels it was trained on."""
         s, trained_on = self.state, self.state.trained_on()
         labels = [self.known[self.keys[i]] for i in trained_on]
+        made = json.loads(self.provenance_text)
+        record = {**json.loads(self.config_text), "provenance": made}
         return make_artefact(self.cfg, self.learner.artefact_parts(s.model_state),
                              self.learner.threshold(s.model_state, s.cycle, trained_on,
                                                     labels),
-                             labels, self.out, json.loads(self.config_text),
-                             pool_paths=self.pool.paths)
+                             labels, self.out, record, pool_paths=self.pool.paths)
 
     def save(self):
         """Everything so far as one set (asal/io.py: write_set)."""
@@ -257,11 +259,10 @@ class Loop:
         cfg, s = self.cfg, self.state
         self.resume()
         complete = all((self.out / name).exists() for name in OUTPUTS)
-        # a finished run with all its files keeps the provenance it was made with
-        self.config_text = (json_text(run_record(cfg, self.device,
-                                                 fingerprint=self.fingerprint))
-                            if s.cycle < cfg.cycles or not complete
-                            else (self.out / CONFIG_JSON).read_text())
+        self.config_text = json_text(run_record(cfg, fingerprint=self.fingerprint))
+        made = self.out / PROVENANCE_JSON      # a finished run keeps what it was made with
+        self.provenance_text = (made.read_text() if s.cycle >= cfg.cycles and made.exists()
+                                else json_text(provenance(self.device)))
         if s.cycle >= cfg.cycles and not complete:
             self.save()                # finished before, but files were removed since
         if s.cycle < cfg.cycles:
