@@ -49,7 +49,7 @@ def _check_reproduction(args):
 
     from asal.config.layout import figures_dir
     from asal.config.profiles import resolve
-    from asal.models.tolerance import TOLERANCE_CEILING
+    from asal.tools.tolerance import TOLERANCE_CEILING
     from asal.tools.reproduction import check_reproduction
 
     cfg = resolve(args.profile)

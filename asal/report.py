@@ -19,9 +19,31 @@ def _display(markdown: str) -> None:
     display(Markdown(markdown))
 
 
+# value columns per Markdown table: a wider one is shown as several, so each fits a page
+# of 1280 px; an even number keeps the mean beside its std (and AUROC beside balanced
+# accuracy) in the tables that pair them
+WIDEST = 6
+
+
+def key_columns(frame: pd.DataFrame) -> list[str]:
+    """The leading columns that name a row (text, not numbers): category, share, init..."""
+    keys = []
+    for name in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[name]):
+            break
+        keys.append(name)
+    return keys
+
+
 def table_markdown(frame: pd.DataFrame, digits: int = 3) -> str:
-    """A table as Markdown: numbers to `digits` places, no index, names unwrapped."""
-    return frame.to_markdown(index=False, floatfmt=f".{digits}f")
+    """A table as Markdown: numbers to `digits` places, no index, names unwrapped. One
+    with more than WIDEST value columns is cut into tables of WIDEST, one under the other,
+    each with the key columns first (the CSV beside it keeps the table whole)."""
+    keys = key_columns(frame)
+    values = [c for c in frame.columns if c not in keys]
+    parts = [frame[keys + values[i:i + WIDEST]] for i in range(0, len(values), WIDEST)] \
+        if len(values) > WIDEST else [frame]
+    return "\n\n".join(p.to_markdown(index=False, floatfmt=f".{digits}f") for p in parts)
 
 
 def captioned_markdown(frame: pd.DataFrame, caption: str, line: str = "",

@@ -54,6 +54,22 @@ def _legend_right(fig, axes, extra=()) -> None:
                bbox_to_anchor=(1.0, 0.95), fontsize=8, frameon=False)
 
 
+# panels per row: six categories in one row drew 1920 x 243 px, too small to read on a page
+PANELS_PER_ROW = 3
+
+
+def _panels(n: int, width: float, height: float, **shared):
+    """A figure of n panels, PANELS_PER_ROW to a row (the unused ones hidden), and the
+    panels in reading order."""
+    ncols = min(n, PANELS_PER_ROW)
+    nrows = -(-n // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                             squeeze=False, **shared)
+    for ax in grid.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(grid.flat[:n])
+
+
 def _runs_by_init(cycles: pd.DataFrame):
     queries = list(dict.fromkeys(cycles["query"])) if "query" in cycles else [None]
     for init in style.ordered(cycles.init.unique()):
@@ -74,10 +90,9 @@ def plot_learning_curves(cycles: pd.DataFrame, ceiling: dict | None = None,
     where the stopping rule would have stopped (the median over seeds, a triangle on the
     first query's curve)."""
     cats = sorted(cycles.category.unique())
-    fig, axes = plt.subplots(1, len(cats), figsize=(3.1 * len(cats), 2.8), sharey=True,
-                             squeeze=False)
+    fig, axes = _panels(len(cats), 3.1, 2.8, sharey=True)
     seen = []
-    for ax, cat in zip(axes[0], cats):
+    for ax, cat in zip(axes, cats):
         for init, ls, label, part in _runs_by_init(cycles[cycles.category == cat]):
             seen += _mean_band(ax, part, "n_labels", metric, init, ls, label)
         for name, refs in (("scorer", scorer), ("ceiling", ceiling)):
@@ -92,8 +107,9 @@ def plot_learning_curves(cycles: pd.DataFrame, ceiling: dict | None = None,
             _stop_marks(ax, cycles[cycles.category == cat], stops[stops.category == cat])
         ax.set_title(cat, fontsize=9)
         ax.set_xlabel("labeled images")
-    axes[0][0].set_ylabel(METRIC_WORDS.get(metric, metric))
-    axes[0][0].set_ylim(*_limits(seen))
+    for ax in axes[::PANELS_PER_ROW]:
+        ax.set_ylabel(METRIC_WORDS.get(metric, metric))
+    axes[0].set_ylim(*_limits(seen))
     _legend_right(fig, axes)
     fig.tight_layout()
     return fig
@@ -163,8 +179,8 @@ def plot_score_distributions(batches: dict[str, pd.DataFrame], per_batch: int,
     """Per category: the pool's anomaly scores by true class, the cuts between ASAL's
     batches (batch 0 holds the highest scores) and the images ASAL labels first."""
     cats = sorted(batches)
-    fig, axes = plt.subplots(1, len(cats), figsize=(3.3 * len(cats), 2.9), squeeze=False)
-    for ax, cat in zip(axes[0], cats):
+    fig, axes = _panels(len(cats), 3.3, 2.9)
+    for ax, cat in zip(axes, cats):
         frame = batches[cat]
         score_bars(ax, frame, bins=25, legend=False)
         cuts = batch_cuts(frame)

@@ -92,3 +92,18 @@ def test_every_module_imports():
     for name in _modules():
         if name != "asal.__main__":
             importlib.import_module(name)
+
+
+def test_no_two_packages_import_each_other():
+    # a layer imports the ones below it only: data, config, models, stages, labelstudio and
+    # tools never import back into a package that imports them
+    mods = _modules()
+    package = {n: n.split(".")[1] if n.count(".") else n for n in mods}
+    uses: dict[str, set[str]] = {}
+    for name, source in mods.items():
+        for target in _imports(ast.parse(source), name, mods):
+            if package[target] != package[name]:
+                uses.setdefault(package[name], set()).add(package[target])
+    both = sorted({tuple(sorted((a, b))) for a, used in uses.items() for b in used
+                   if a in uses.get(b, set()) and a != b})
+    assert both == [], both

@@ -8,7 +8,7 @@ from scipy.stats import norm
 from asal.__main__ import main
 from asal.config.layout import SCORER_SPREAD as SPREAD_FILE
 from asal.errors import AsalError
-from asal.models.tolerance import Verdict, require, tolerance, z_value
+from asal.tools.tolerance import Verdict, require, tolerance, z_value
 from asal.tools.checks import LoopReference
 from asal.tools.reproduction import check_reproduction
 
@@ -236,7 +236,7 @@ def test_the_committed_experiment_reproduces_itself_from_git(tmp_path, exp, cell
 
 
 def test_a_recorded_pretext_spread_widens_the_classifier_tolerance_as_derived():
-    from asal.models.tolerance import classifier_sigma
+    from asal.tools.tolerance import classifier_sigma
 
     # two pretext seeds per (category, init, seed): differences 0.1 and 0.2 -> sds
     # 0.0707 and 0.1414, pooled sqrt(mean(sd^2)) = 0.1118
@@ -258,7 +258,7 @@ def test_the_03_check_is_tight_from_the_committed_pretext_network_and_wide_from_
     import torch
 
     from asal.models.pretext import weights_digest
-    from asal.models.tolerance import tolerance_lines
+    from asal.tools.tolerance import tolerance_lines
 
     state = {"conv.weight": torch.ones(2, 2)}
     torch.save(state, tmp_path / "backbone.pt")

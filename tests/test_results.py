@@ -8,7 +8,7 @@ import pytest
 import yaml
 from scipy.stats import wilcoxon
 
-from asal.models.statistics import (aubc, aubc_per_run, initial_anomalies, inits_against,
+from asal.stages.statistics import (aubc, aubc_per_run, initial_anomalies, inits_against,
                                     last_cycle, paired_comparison)
 from asal.project import PROJECT_ROOT
 from asal.tools.tiny_workflow import snakemake
@@ -214,3 +214,20 @@ def test_a_caption_keeps_what_looks_like_a_tag_and_says_where_it_reads():
         "Test AUROC at 19 labels")
     plain = table_captions(0.9, "ensemble")["comparison_auroc"]
     assert plain.startswith("Test AUROC after the last cycle") and "(ensemble_mixed;" in plain
+
+
+def test_a_wide_table_is_shown_as_tables_that_each_repeat_its_key_columns():
+    from asal.report import WIDEST, table_markdown
+
+    values = {f"v{i}": [float(i), i + 0.5] for i in range(2 * WIDEST + 1)}
+    frame = pd.DataFrame({"share": ["10 %", "5 %"], "init": ["asal", "random"], **values})
+    tables = table_markdown(frame).split("\n\n")
+    assert len(tables) == 3
+    headers = [t.splitlines()[0].split("|")[1:-1] for t in tables]
+    assert all([h.strip() for h in header[:2]] == ["share", "init"] for header in headers)
+    assert [len(h) - 2 for h in headers] == [WIDEST, WIDEST, 1]     # every value shown once
+    shown = [h.strip() for header in headers for h in header[2:]]
+    assert shown == list(values)
+    assert "5 %" in tables[2] and "12.500" in tables[2]
+    narrow = frame.iloc[:, :WIDEST + 2]
+    assert "\n\n" not in table_markdown(narrow)

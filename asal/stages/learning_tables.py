@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from asal.models.statistics import (aubc_per_run, holm, labels_to_reach, last_cycle,
+from asal.stages.statistics import (aubc_per_run, holm, labels_to_reach, last_cycle,
                                     learning_gain, paired_comparison)
 
 

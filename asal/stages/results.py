@@ -22,7 +22,7 @@ import torch
 
 from asal.errors import AsalError
 from asal.io import json_text, write_text
-from asal.models.statistics import (aubc_per_run, initial_anomalies, inits_against, last_cycle,
+from asal.stages.statistics import (aubc_per_run, initial_anomalies, inits_against, last_cycle,
                                     mean_std, paired_comparison)
 from asal.plots import save_figure
 from asal.provenance import provenance

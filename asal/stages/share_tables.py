@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from asal.models.statistics import (aubc_per_run, holm, labels_to_reach, last_cycle,
+from asal.stages.statistics import (aubc_per_run, holm, labels_to_reach, last_cycle,
                                     paired_comparison)
 
 NATURAL = "natural"

@@ -1,24 +1,10 @@
 """Did a rerun of a notebook reproduce the committed run? The checks 01 and 03 print.
 
-Three kinds of output (docs/reproducing.md):
-- deterministic given their inputs (data, batches from scores, initial picks, tables from
-  runs): compared exactly;
-- trained numbers (the scorers' AUROCs, the classifier's metrics): compared within a
-  tolerance;
-- timings: never compared.
-
-How a tolerance is derived. On another CPU the same seed trains to other numbers: the
-kernels sum in another order, and training grows those last-bit differences into another
-trajectory, so a rebuilt number varies like a run with another seed (measured: docs/reproducing.md).
-If one run's value has seed standard deviation sigma, the difference of two runs has
-standard deviation sigma * sqrt(2), and that of two means over n seeds sigma * sqrt(2 / n).
-A value fails when |rebuilt - committed| > z * sigma * sqrt(2 / n), where z is the
-two-sided normal quantile for a family-wise false-alarm rate ALPHA over the m values checked
-together (Bonferroni): z = Phi^-1(1 - ALPHA / (2 m)). sigma is pooled (root mean square)
-over the cells of a table, because three seeds alone estimate a standard deviation poorly.
-The seed spreads come from the committed experiment: the classifier's from its seeds, and
-the scorers' from runs/<exp>/scorer_seed_spread.csv (`asal scorer-spread`) or from the
-experiment's own scorer seeds.
+Deterministic outputs are compared exactly, trained numbers within a tolerance derived
+from their seed spread (how: asal/tools/tolerance.py), timings never. The seed spreads come
+from the committed experiment: the classifier's from its seeds, and the scorers' from
+runs/<exp>/scorer_seed_spread.csv (`asal scorer-spread`) or from the experiment's own
+scorer seeds.
 """
 
 
@@ -33,9 +19,9 @@ import pandas as pd
 
 from asal.config.layout import (BACKBONE, CONFIG_JSON, METRICS_CYCLE, METRICS_JSON,
                                 SCORER_SPREAD, RunLayout, al_dir, pretext_dir, scores_dir)
-from asal.models.statistics import aubc
+from asal.stages.statistics import aubc
 from asal.models.strategies import INITS
-from asal.models.tolerance import (Verdict, classifier_sigma, pooled_sd, require, scorer_sd,
+from asal.tools.tolerance import (Verdict, classifier_sigma, pooled_sd, require, scorer_sd,
                                    tolerance, tolerance_lines)
 from asal.stages.claims import recorded
 

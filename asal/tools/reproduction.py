@@ -2,7 +2,7 @@
 
 Each headline cell (the means and DRAEM's AUROCs of comparison_auroc and aubc_auroc) is
 compared within a tolerance derived from the experiment's seed spread
-(asal/models/tolerance.py), and the defects in Random's initial sets exactly.
+(asal/tools/tolerance.py), and the defects in Random's initial sets exactly.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 
 from asal.config.layout import METRICS_JSON, SCORER_SPREAD, RunLayout
 from asal.errors import AsalError
-from asal.models.tolerance import (TOLERANCE_CEILING, Verdict, classifier_sigma, pooled_sd,
+from asal.tools.tolerance import (TOLERANCE_CEILING, Verdict, classifier_sigma, pooled_sd,
                                    scorer_sd, tolerance, verdict_table)
 from asal.project import PROJECT_ROOT
 from asal.result_figures import scorer_columns

@@ -40,7 +40,7 @@ def _pretext_seed_runs(base: Params, category: str, pretext_seed: int, root: str
     import torch
 
     from asal.config.layout import batches_dir
-    from asal.models.statistics import aubc
+    from asal.stages.statistics import aubc
     from asal.stages.active_learning.loop import run_active_learning
     from asal.stages.pretext import run_pretext
 

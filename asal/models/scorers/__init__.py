@@ -7,7 +7,7 @@
     draem      the paper's detector, trained on the pool (draem/)
     csv        a user's own scores of the pool (csv_scores.py)
 
-names.py holds the names and each scorer's parameters without importing torch.
+asal/models/scorer_names.py holds the names and each scorer's parameters without importing torch.
 """
 
 from asal.models.scorers.base import Fitting, Scorer

@@ -14,7 +14,7 @@ anomalib's models: made with its parameters, fitted on a pool, then it scores im
   scorer rebuilt from it (its parameters and seed come with it).
 
 The project's parameters a scorer takes are keyword arguments of its constructor
-(names.py lists them, without importing torch). Its class says whether it trains
+(scorer_names.py lists them, without importing torch). Its class says whether it trains
 (`trains`: then a killed fit resumes), whether it has maps, and what else its constructor
 needs that the stage prepares (`needs`: DRAEM's anomaly source, a user's scores). Scorers
 read no files and know no config: asal/stages/scorer_files.py builds them.

@@ -17,7 +17,7 @@ from asal.config.layout import labels_path
 from asal.data.labels import TO_LABEL_CSV, read_labels, write_to_label
 from asal.errors import AsalError
 from asal.io import write_csv
-from asal.labelstudio.notes import project_note
+from asal.stages.label_studio_note import project_note
 from asal.order import blind_order
 from asal.progress import say
 from asal.stages.active_learning.stopping import stop_words

@@ -16,7 +16,8 @@ A value fails when |rebuilt - committed| > z * sigma * sqrt(2 / n), where z is t
 two-sided normal quantile for a family-wise false-alarm rate ALPHA over the m values checked
 together (Bonferroni): z = Phi^-1(1 - ALPHA / (2 m)). sigma is pooled (root mean square)
 over the cells of a table, because three seeds alone estimate a standard deviation poorly.
-The seed spreads come from the committed experiment (asal/tools/checks.py).
+The seed spreads come from the committed experiment (asal/tools/checks.py,
+asal/tools/reproduction.py).
 """
 
 

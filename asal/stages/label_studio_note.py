@@ -1,5 +1,7 @@
 """What a run folder remembers of the Label Studio project it was pushed to
-(label_studio.json, written by `asal label-studio push`), for the sentences that name it."""
+(label_studio.json, written by `asal label-studio push`), for the sentences that name it.
+A stage's, not asal/labelstudio/'s: 03 names the project when it stops for labels, and
+stages never import the Label Studio round trip, which is built on them."""
 
 from __future__ import annotations
 
