@@ -23,7 +23,8 @@ from asal.data.labels import read_to_label, set_labels
 from asal.errors import AsalError
 from asal.labelstudio.asks import LABEL_CONFIG, title_of
 from asal.labelstudio.client import LabelStudio, LabelStudioRefused
-from asal.labelstudio.round_trip import project_note, pull, push
+from asal.labelstudio.round_trip import pull, push
+from asal.stages.label_studio_note import project_note
 from asal.stages.active_learning.loop import run_active_learning
 from asal.tools.label_studio_server import free_port, start, stop
 

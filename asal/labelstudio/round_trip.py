@@ -25,7 +25,7 @@ from asal.io import exclusive, json_text, write_bytes, write_text
 from asal.labelstudio.asks import (LABEL_CONFIG, LABELS, WaitingRun, heatmap_name, inside,
                                    p_defect_of, prediction, served_url, task_data)
 from asal.labelstudio.client import UNCERTAINTY, LabelStudio, LabelStudioRefused
-from asal.stages.label_studio_note import NOTE, project_note  # noqa: F401  (the loop's phrase)
+from asal.stages.label_studio_note import NOTE
 from asal.style import CLASS_WORDS
 
 DOCUMENT_ROOT_ENV = "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"
