@@ -1,13 +1,14 @@
 """The house stays arranged by layer: the longest chain of imports between the project's
-modules, notebooks and benchmarks is at most 10 modules, no module is over 300 lines and
+modules, notebooks and benchmarks is at most 11 modules, no module is over 300 lines and
 no function over 60. Imports for type checkers only (`if TYPE_CHECKING:`) do not run and
 are not counted.
 
-The longest chain runs down the layers once: the command line, a tool, a stage, the stage
-that loads a scorer from its folder, the scorer registry, a scorer, the training loop, the
-file writes, the errors (docs/development.md). It was 7 before the scorers had a registry
-and DRAEM a training loop of its own; a chain longer than 10 means a layer is imported
-sideways."""
+The longest chain runs down the layers once: the command line, a tool, the Label Studio
+backend, the round trip it is built on, the anomaly maps, the stage that loads a scorer, the
+scorer registry, a scorer, its network's features, the ResNet, the errors
+(docs/development.md). It was 7 before the scorers had a registry and DRAEM a training
+loop of its own, and 10 before the backend; a chain longer than 11 means a layer is
+imported sideways."""
 
 import ast
 import json
@@ -15,7 +16,7 @@ from functools import cache
 
 from asal.project import PROJECT_ROOT
 
-LEVELS, MODULE_LINES, FUNCTION_LINES = 10, 300, 60
+LEVELS, MODULE_LINES, FUNCTION_LINES = 11, 300, 60
 
 
 def _modules() -> dict[str, str]:

@@ -10,11 +10,17 @@ ASAL_LABEL_STUDIO_REQUIRED=1 (CI) makes that a failure.
 
 import datetime
 import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import requests
 
 from asal.__main__ import main
 from asal.config.layout import al_dir, batches_dir, labels_path
@@ -22,6 +28,7 @@ from asal.config.profiles import resolve
 from asal.data.labels import read_to_label, set_labels
 from asal.errors import AsalError
 from asal.labelstudio.asks import LABEL_CONFIG, title_of
+from asal.labelstudio.backend import basic_auth
 from asal.labelstudio.client import LabelStudio, LabelStudioRefused
 from asal.labelstudio.round_trip import pull, push
 from asal.stages.label_studio_note import project_note
@@ -62,13 +69,13 @@ def token(studio, monkeypatch):
     return studio.token
 
 
-def waiting_run(unlabeled_root, runs_root, exp: str, scored: bool = False):
+def waiting_run(unlabeled_root, runs_root, exp: str, scored: bool = False, **values):
     """A run on the unlabeled pool that waits for its initial set: ranked by the profile's
     scorer (real heat maps, about 10 s), or by the pool's file order (no scorer, no map)."""
     cfg = resolve(category="own", data_root=str(unlabeled_root), runs_root=str(runs_root),
-                  exp=exp, image_size=32, device="cpu", cycles=2, epochs=1,
-                  pretrained="none", freeze_body=False, head="adam", oracle="file",
-                  batches_dir=None)
+                  exp=exp, **{**dict(image_size=32, device="cpu", cycles=2, epochs=1,
+                                     pretrained="none", freeze_body=False, head="adam",
+                                     oracle="file", batches_dir=None), **values})
     if scored:
         from asal.stages.batches import make_batches
         from asal.stages.scores import run_scores
@@ -329,3 +336,165 @@ def test_a_long_run_name_gives_a_title_label_studio_takes():
     title = title_of(cfg)
     assert len(title) == 50 and title.startswith("asal: an_experiment/a_category")
     assert title_of(cfg) == title != title_of(resolve(category=cfg.category, exp="other"))
+
+
+# ------------------------------------------------------------------ the ML backend
+SECRET = "the-tests-shared-secret-0123456789"
+
+
+class Backend:
+    """`asal label-studio backend` as its own process, as a team starts it."""
+
+    def __init__(self, run: Path, studio, log: Path):
+        self.run, self.studio, self.log = run, studio, log
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.process = None
+
+    def start(self) -> "Backend":
+        env = {**os.environ, "LABEL_STUDIO_TOKEN": self.studio.token,
+               "ASAL_BACKEND_SECRET": SECRET}
+        with open(self.log, "a") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "asal", "label-studio", "backend", str(self.run),
+                 "--url", self.studio.url, "--document-root", str(self.studio.document_root),
+                 "--port", self.url.rsplit(":", 1)[1], "--poll", "1"],
+                stdout=out, stderr=subprocess.STDOUT, env=env)
+        wait_for(lambda: self.get("/health").status_code == 200, 120, self.log)
+        return self
+
+    def get(self, path, secret=SECRET):
+        headers = {"Authorization": basic_auth(secret)} if secret else {}
+        try:
+            return requests.get(self.url + path, headers=headers, timeout=5)
+        except requests.ConnectionError:
+            return requests.Response()
+
+    def post(self, path, body, secret=SECRET):
+        headers = {"Authorization": basic_auth(secret)} if secret else {}
+        return requests.post(self.url + path, json=body, headers=headers, timeout=30)
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(30)
+
+
+def wait_for(condition, timeout: float, log: Path | None = None):
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if condition():
+            return
+        time.sleep(0.3)
+    said = log.read_text()[-3000:] if log is not None and log.exists() else ""
+    pytest.fail(f"not so after {timeout:.0f} s; the backend said:\n{said[-600:]}")
+
+
+@pytest.fixture
+def backend_run(studio, client, token, unlabeled_root, tmp_path, monkeypatch):
+    """A waiting run pushed to its project, the project connected to a running backend."""
+    def make(exp: str, **values):
+        cfg = waiting_run(unlabeled_root, tmp_path, exp, **values)
+        run = al_dir(cfg)
+        backend = Backend(run, studio, tmp_path / "backend.log").start()
+        made.append(backend)
+        monkeypatch.setenv("ASAL_BACKEND_SECRET", SECRET)
+        assert main(["label-studio", "push", str(run), "--url", studio.url, "--document-root",
+                     str(studio.document_root), "--backend", backend.url]) == 0
+        project = client.find_project(title_of(cfg))["id"]
+        return cfg, run, backend, project
+    made = []
+    yield make
+    for backend in made:
+        backend.stop()
+
+
+def _labels(cfg) -> pd.DataFrame:
+    path = labels_path(cfg)
+    return pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["path", "label"])
+
+
+def test_the_backend_runs_the_next_cycle_when_a_person_has_labeled_its_asks(
+        backend_run, client, unlabeled_root):
+    cfg, run, backend, project = backend_run("ls-backend")
+    truth = truth_of(unlabeled_root)
+    connected = client.get("/api/ml", params={"project": project})
+    assert [m["url"] for m in connected] == [backend.url]
+    wait_for(lambda: "cycle 0 of 2, 10 images to label" in client.get(
+        f"/api/projects/{project}/")["description"], 30, backend.log)
+    for _ in range(10):                     # the initial set, as a person's browser serves it
+        task = browser_next(client, project)
+        annotate(client, task["id"], project, truth[task["data"]["asal_path"]])
+    # no asal command by hand: the next cycle ran and its asks are in Label Studio; the
+    # sync ends by saying where the run stands, after the push of cycle 1's asks
+    wait_for(lambda: client.get(f"/api/projects/{project}/")["description"].startswith(
+        "asal: cycle 1 of 2, "), 180, backend.log)
+    assert len(pd.read_csv(run / "metrics_cycle.csv")) == 1
+    asked = [k for k in read_to_label(run) if k not in set(_labels(cfg).path)]
+    assert client.get(f"/api/projects/{project}/")["description"].startswith(
+        f"asal: cycle 1 of 2, {len(asked)} image") and asked
+    assert any(t["data"]["asal_path"] in asked for t in client.tasks(project))
+    labels = _labels(cfg)
+    assert len(labels) == 10 and labels.path.is_unique
+    assert dict(zip(labels.path, labels.label)) == {
+        k: truth[k] for k in labels.path}
+    before = labels_path(cfg).read_bytes()
+    pulled = pull(run, client)                          # what pull would write: the same
+    assert (pulled.new, pulled.known) == (0, 10) and labels_path(cfg).read_bytes() == before
+    nxt = browser_next(client, project)
+    assert nxt["data"]["asal_path"] in asked
+    nxt = by_key(client, project)[nxt["data"]["asal_path"]]
+    assert {p["model_version"] for p in nxt["predictions"]} == {"cycle-1"}
+    got = backend.post("/predict", {"tasks": [nxt]}).json()["results"]
+    assert got[0]["model_version"] == "cycle-1" and 0.5 <= got[0]["score"] <= 1
+
+
+def test_a_backend_killed_during_a_cycle_loses_no_label_and_finishes_the_cycle_once(
+        backend_run, client, unlabeled_root):
+    cfg, run, backend, project = backend_run("ls-backend-killed", epochs=200)
+    truth = truth_of(unlabeled_root)
+    for task in client.tasks(project):
+        annotate(client, task["id"], project, truth[task["data"]["asal_path"]])
+    wait_for(lambda: "the next cycle runs" in backend.log.read_text(), 60, backend.log)
+    backend.stop(signal.SIGKILL)              # inside the cycle: 200 epochs take a while
+    assert len(_labels(cfg)) == 10 and not (run / "metrics_cycle.csv").exists()
+    backend.start()
+    wait_for(lambda: (run / "metrics_cycle.csv").exists() and (run / "to_label.csv").exists()
+             and len(pd.read_csv(run / "metrics_cycle.csv")) == 1, 240, backend.log)
+    labels = _labels(cfg)
+    assert len(labels) == 10 and labels.path.is_unique
+    cycles = pd.read_csv(run / "metrics_cycle.csv")
+    assert cycles.cycle.tolist() == [0] and cycles.n_labels.tolist() == [10]
+
+
+def test_two_webhooks_at_once_keep_both_labels_once_and_a_skip_changes_nothing(
+        backend_run, client, unlabeled_root):
+    cfg, run, backend, project = backend_run("ls-backend-twice")
+    truth = truth_of(unlabeled_root)
+    tasks = sorted(client.tasks(project), key=lambda t: t["id"])
+    for task in tasks[:2]:
+        annotate(client, task["id"], project, truth[task["data"]["asal_path"]])
+    annotate(client, tasks[2]["id"], project, None)               # a skip
+    hooks = [threading.Thread(target=backend.post, args=("/webhook", {
+        "action": "ANNOTATION_CREATED", "task": {"id": t["id"]}})) for t in tasks[:2]]
+    for hook in hooks:
+        hook.start()
+    for hook in hooks:
+        hook.join()
+    wait_for(lambda: len(_labels(cfg)) == 2, 60, backend.log)
+    time.sleep(2.5)                                   # two polls more: still the same two
+    labels = _labels(cfg)
+    assert sorted(labels.path) == sorted(t["data"]["asal_path"] for t in tasks[:2])
+    assert "was skipped and has no label" in backend.log.read_text()
+    assert not (run / "metrics_cycle.csv").exists()
+
+
+def test_a_request_without_the_secret_is_refused_and_changes_nothing(
+        backend_run, client, unlabeled_root):
+    cfg, run, backend, project = backend_run("ls-backend-secret")
+    before = sorted(p.name for p in run.iterdir())
+    for secret in (None, "not-the-secret-at-all-0000"):
+        assert backend.get("/health", secret=secret).status_code == 401
+        assert backend.post("/predict", {"tasks": []}, secret=secret).status_code == 401
+        assert backend.post("/webhook", {"action": "ANNOTATION_CREATED"},
+                            secret=secret).status_code == 401
+    assert sorted(p.name for p in run.iterdir()) == before and not labels_path(cfg).exists()

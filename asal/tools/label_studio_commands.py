@@ -1,9 +1,10 @@
 """The command line's Label Studio commands: `asal label-studio push RUN_DIR` puts what a
 waiting run asks for into a Label Studio project, `asal label-studio pull RUN_DIR` writes
-the labels given there to labels.csv (docs/label-studio.md).
+the labels given there to labels.csv, and `asal label-studio backend RUN_DIR` serves the
+run as an ML backend that follows the labels by itself (docs/label-studio.md).
 
-The token comes from an environment variable, never from the command line, where the
-shell's history and the process list would show it.
+The token and the backend's secret come from environment variables, never from the
+command line, where the shell's history and the process list would show them.
 """
 
 from __future__ import annotations
@@ -48,6 +49,50 @@ def _push(args):
           f"{done.project}/data?labeling=1, then run `asal label-studio pull {args.run_dir}`.")
     if done.maps_missing:
         print(f"No anomaly heat maps: {done.maps_missing}; the image stands in their place.")
+    if args.backend:
+        from asal.labelstudio.backend import connect
+
+        connect(client, done.project, args.backend, _secret(), model_version=done.model_version)
+        print(f"Connected to the backend at {args.backend}: label in Label Studio, and the "
+              "run follows by itself.")
+
+
+def _secret() -> str:
+    from asal.labelstudio.backend import SECRET_ENV
+
+    secret = os.environ.get(SECRET_ENV, "").strip()
+    if len(secret) < 16:
+        raise AsalError(f"${SECRET_ENV} holds no secret of 16 characters or more; the backend "
+                        "and Label Studio share it, so export the same "
+                        f"{SECRET_ENV}=$(python -c 'import secrets; print(secrets."
+                        "token_hex(16))') where you start both commands.")
+    return secret
+
+
+def _backend(args):
+    secret, client = _secret(), _client(args)
+    import logging
+
+    from asal.labelstudio.backend import Follower, serve
+    from asal.labelstudio.round_trip import document_root
+
+    logging.basicConfig(format="asal backend: %(message)s", level=logging.INFO)
+    client.check()
+    follower = Follower(args.run_dir, client, document_root=document_root(args.document_root),
+                        poll_s=args.poll)
+    server = serve(follower, secret, host=args.host, port=args.port)
+    host, port = server.server_address[:2]
+    print(f"asal backend for {args.run_dir} at http://{host}:{port}; connect the project "
+          f"with: asal label-studio push {args.run_dir} --backend http://{host}:{port}",
+          flush=True)
+    follower.start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        follower.stop()
 
 
 def _pull(args):
@@ -64,6 +109,12 @@ def _pull(args):
           f"{shown(done.labels_file)}{known}; {then}.")
 
 
+def _document_root(p) -> None:
+    p.add_argument("--document-root", metavar="DIR",
+                   help="the folder Label Studio serves local files from, above the data and "
+                        "the runs folder (default: $LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT)")
+
+
 def _common(p) -> None:
     p.add_argument("run_dir", type=Path, help="the run of 03: runs/<exp>/<category>/al/"
                                               "<init>/<query>/seed<k>")
@@ -78,15 +129,25 @@ def add_label_studio_commands(sub) -> None:
     p = subcommand(sub, "label-studio", "label in Label Studio: push what a waiting run "
                                          "asks for, pull the labels into labels.csv", None)
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION",
-                               help="push (what a run waits for, into Label Studio) or pull "
-                                    "(the labels given there, into labels.csv)")
+                               help="push (what a run waits for, into Label Studio), pull "
+                                    "(the labels given there, into labels.csv) or backend "
+                                    "(the run follows the labels by itself)")
     push = subcommand(actions, "push", "put the images a run of 03 waits for into its "
                                         "Label Studio project, least sure first", _push)
     _common(push)
-    push.add_argument("--document-root", metavar="DIR",
-                      help="the folder Label Studio serves local files from, above the data "
-                           "and the runs folder (default: "
-                           "$LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT)")
+    _document_root(push)
+    push.add_argument("--backend", metavar="URL",
+                      help="connect the project to asal's ML backend at this address "
+                           "(`asal label-studio backend`; the secret in $ASAL_BACKEND_SECRET)")
     pull = subcommand(actions, "pull", "write the labels given in the run's Label Studio "
                                         "project to labels.csv, all or none", _pull)
     _common(pull)
+    backend = subcommand(actions, "backend", "serve a run of 03 as Label Studio's ML "
+                                              "backend: label there, the run follows", _backend)
+    _common(backend)
+    _document_root(backend)
+    backend.add_argument("--host", default="127.0.0.1",
+                         help="the address to listen on (default: 127.0.0.1, this machine)")
+    backend.add_argument("--port", type=int, default=9090, help="default: 9090")
+    backend.add_argument("--poll", type=float, default=5.0, metavar="SECONDS",
+                         help="look for new labels this often when no webhook comes")

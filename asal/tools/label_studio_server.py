@@ -37,6 +37,9 @@ EXECUTABLE_ENV, CACHE_ENV = "ASAL_LABEL_STUDIO", "ASAL_LABEL_STUDIO_CACHE"
 OFFLINE = {"LATEST_VERSION_CHECK": "false", "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "",
            "COLLECT_ANALYTICS": "false", "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
            "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "true"}
+# asal's ML backend runs on this machine (asal/labelstudio/backend.py): Label Studio
+# refuses to call an ML backend or a webhook on a loopback or private address unless told
+LOCAL_BACKEND = {"ML_BLOCK_LOCAL_IP": "false", "SSRF_PROTECTION_ENABLED": "false"}
 UNPREFIXED = ("HOST", "PORT", "USERNAME", "PASSWORD", "USER_TOKEN", "DEBUG",
               "LABEL_STUDIO_HOST", "LABEL_STUDIO_PORT", "DATABASE_NAME")
 DATABASE = "label_studio.sqlite3"
@@ -84,7 +87,8 @@ def free_port() -> int:
 
 def _environment(data_dir: Path, document_root: Path, extra: dict | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in UNPREFIXED}
-    env.update(OFFLINE, LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT=str(document_root),
+    env.update(OFFLINE, **LOCAL_BACKEND,
+               LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT=str(document_root),
                LABEL_STUDIO_BASE_DATA_DIR=str(data_dir))
     env.update(extra or {})
     return env
