@@ -450,12 +450,12 @@ def test_the_backend_runs_the_next_cycle_when_a_person_has_labeled_its_asks(
 
 def test_a_backend_killed_during_a_cycle_loses_no_label_and_finishes_the_cycle_once(
         backend_run, client, unlabeled_root):
-    cfg, run, backend, project = backend_run("ls-backend-killed", epochs=200)
+    cfg, run, backend, project = backend_run("ls-backend-killed", epochs=80)
     truth = truth_of(unlabeled_root)
     for task in client.tasks(project):
         annotate(client, task["id"], project, truth[task["data"]["asal_path"]])
     wait_for(lambda: "the next cycle runs" in backend.log.read_text(), 60, backend.log)
-    backend.stop(signal.SIGKILL)              # inside the cycle: 200 epochs take a while
+    backend.stop(signal.SIGKILL)              # inside the cycle: 80 epochs take a while
     assert len(_labels(cfg)) == 10 and not (run / "metrics_cycle.csv").exists()
     backend.start()
     wait_for(lambda: (run / "metrics_cycle.csv").exists() and (run / "to_label.csv").exists()
