@@ -127,7 +127,7 @@ class Follower:
         self.run_dir, self.client, self.document_root = Path(run_dir), client, document_root
         self.poll_s = poll_s
         self.wanted, self.stopped = threading.Event(), threading.Event()
-        self.lock = threading.Lock()
+        self.said: set[str] = set()     # a refusal is logged once, not at every poll
         self.thread = threading.Thread(target=self._follow, name="asal-follower", daemon=True)
 
     def start(self) -> Follower:
@@ -157,35 +157,37 @@ class Follower:
                 log.exception("the sync failed; it is tried again at the next label")
 
     def sync(self) -> Synced:
-        with self.lock:
-            run = WaitingRun.of(self.run_dir, waiting=False)
-            project = self.client.find_project(run.title)
-            if project is None:
-                raise AsalError(f"Label Studio at {self.client.url} has no project "
-                                f"'{run.title}'; push the run first: asal label-studio push "
-                                f"{run.folder} --backend URL.")
-            taken, refused = take_labels(run, self.client, project["id"])
-            for sentence in refused:
+        """One sync; only the follower's thread runs it, so two never overlap."""
+        run = WaitingRun.of(self.run_dir, waiting=False)
+        project = self.client.find_project(run.title)
+        if project is None:
+            raise AsalError(f"Label Studio at {self.client.url} has no project "
+                            f"'{run.title}'; push the run first: asal label-studio push "
+                            f"{run.folder} --backend URL.")
+        taken, refused = take_labels(run, self.client, project["id"])
+        for sentence in refused:
+            if sentence not in self.said:
+                self.said.add(sentence)
                 log.warning("%s", sentence)
-            run = WaitingRun.of(self.run_dir, waiting=False)
-            ran = run.cycle < int(run.cfg.cycles) and len(read_asked(run.folder)) > 0 \
-                and run.asked.empty
-            if ran:
-                from asal.stages.active_learning.loop import run_active_learning
+        run = WaitingRun.of(self.run_dir, waiting=False)
+        ran = run.cycle < int(run.cfg.cycles) and len(read_asked(run.folder)) > 0 \
+            and run.asked.empty
+        if ran:
+            from asal.stages.active_learning.loop import run_active_learning
 
-                log.info("every image of cycle %d is labeled: the next cycle runs", run.cycle)
-                run_active_learning(run_params(run), progress=False)
+            log.info("every image of cycle %d is labeled: the next cycle runs", run.cycle)
+            run_active_learning(run_params(run), progress=False)
+            run = WaitingRun.of(self.run_dir, waiting=False)
+            if run.cycle < int(run.cfg.cycles):
+                refuse_not_waiting(run.folder, run.cfg)
+                push(self.run_dir, self.client, document_root_dir=self.document_root)
                 run = WaitingRun.of(self.run_dir, waiting=False)
-                if run.cycle < int(run.cfg.cycles):
-                    refuse_not_waiting(run.folder, run.cfg)
-                    push(self.run_dir, self.client, document_root_dir=self.document_root)
-                    run = WaitingRun.of(self.run_dir, waiting=False)
-            state = state_words(run)
-            if project.get("description") != state:
-                self.client.update_project(project["id"], description=state)
-            if taken or ran:
-                log.info("%d new label%s; %s", taken, "s" * (taken != 1), state)
-            return Synced(taken, refused, ran, state)
+        state = state_words(run)
+        if project.get("description") != state:
+            self.client.update_project(project["id"], description=state)
+        if taken or ran:
+            log.info("%d new label%s; %s", taken, "s" * (taken != 1), state)
+        return Synced(taken, refused, ran, state)
 
     def predictions(self, tasks: list[dict]) -> list[dict]:
         """Per task, the classifier's p(defect) as a choice with its confidence as the

@@ -31,15 +31,22 @@ PICTURE = PROJECT_ROOT / "figures" / "labeling" / "labeler.png"
 WINDOW = (2 * DISPLAY_PX + 60, DISPLAY_PX + 150)      # the labeler and a margin, in px
 
 
-def waiting_session(scratch: Path, answered: int) -> LabelSession:
-    """A run of params/own.yaml on the demo folder, stopped for its initial set, with the
-    first `answered` images labeled."""
+def waiting_demo_run(scratch: Path):
+    """A run of params/own.yaml on the demo folder (synth_washer's pool as unlabeled
+    images), stopped for its initial set: its parameters and every pool key's true label
+    (0 good, 1 defect), for the pictures and benchmarks that answer as a person would."""
     truth = unlabeled_copy(scratch / "data", "synth_washer", "demo")
     cfg = resolve("own", category="demo", data_root=str(scratch / "data"),
                   runs_root=str(scratch / "runs"), figures_root=str(scratch / "figures"))
     run_scores(cfg, progress=False)
     make_batches(cfg)
     run_active_learning(cfg, progress=False)
+    return cfg, truth
+
+
+def waiting_session(scratch: Path, answered: int) -> LabelSession:
+    """waiting_demo_run's run with the first `answered` images labeled."""
+    cfg, truth = waiting_demo_run(scratch)
     session = LabelSession(cfg)
     for key in session.items[:answered]:
         set_labels(session.labels_file, {key: truth[key]}, session.pool_keys, cfg.data_root)

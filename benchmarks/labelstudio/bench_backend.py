@@ -24,28 +24,13 @@ from pathlib import Path
 import requests
 
 from asal.config.layout import al_dir
-from asal.config.profiles import resolve
-from asal.data.unlabeled_demo import unlabeled_copy
 from asal.labelstudio.backend import SECRET_ENV, basic_auth, connect
 from asal.labelstudio.client import LabelStudio
 from asal.labelstudio.round_trip import push
-from asal.stages.active_learning.loop import run_active_learning
-from asal.stages.batches import make_batches
-from asal.stages.scores import run_scores
 from asal.tools.label_studio_server import free_port, start, stop
+from asal.tools.labeler_picture import waiting_demo_run
 
 SECRET = "the-benchmark-secret-0123456789"
-
-
-def waiting_run(scratch: Path):
-    """params/own.yaml on the demo folder, stopped for its initial set; the true labels."""
-    truth = unlabeled_copy(scratch / "data", "synth_washer", "demo")
-    cfg = resolve("own", category="demo", data_root=str(scratch / "data"),
-                  runs_root=str(scratch / "runs"), figures_root=str(scratch / "figures"))
-    run_scores(cfg, progress=False)
-    make_batches(cfg)
-    run_active_learning(cfg, progress=False)
-    return cfg, {k: "defect" if v else "good" for k, v in truth.items()}
 
 
 def annotate(client: LabelStudio, task: int, label: str) -> None:
@@ -69,7 +54,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="asal-bench-backend-") as tmp:
         scratch = Path(tmp)
-        cfg, truth = waiting_run(scratch)
+        cfg, answers = waiting_demo_run(scratch)
+        truth = {k: "defect" if v else "good" for k, v in answers.items()}
         server = start(scratch, scratch / "label-studio")
         run, url = al_dir(cfg), f"http://127.0.0.1:{free_port()}"
         env = {**os.environ, "LABEL_STUDIO_TOKEN": server.token, SECRET_ENV: SECRET}

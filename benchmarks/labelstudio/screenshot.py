@@ -21,29 +21,14 @@ from pathlib import Path
 import pandas as pd
 
 from asal.config.layout import al_dir
-from asal.config.profiles import resolve
 from asal.data.folders import list_split
-from asal.data.unlabeled_demo import unlabeled_copy
 from asal.labelstudio.client import LabelStudio
 from asal.labelstudio.round_trip import push
-from asal.stages.active_learning.loop import run_active_learning
-from asal.stages.batches import make_batches
-from asal.stages.scores import run_scores
 from asal.tools.label_studio_server import start, stop
+from asal.tools.labeler_picture import waiting_demo_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser import screenshot  # the stdlib Chromium driver beside this script
-
-
-def waiting_run(scratch: Path):
-    """params/own.yaml on the demo folder, stopped for the labels of its initial set."""
-    unlabeled_copy(scratch / "data", "synth_washer", "demo")
-    cfg = resolve("own", category="demo", data_root=str(scratch / "data"),
-                  runs_root=str(scratch / "runs"), figures_root=str(scratch / "figures"))
-    run_scores(cfg, progress=False)
-    make_batches(cfg)
-    run_active_learning(cfg, progress=False)
-    return cfg
 
 
 def least_sure(cfg) -> pd.Series:
@@ -55,7 +40,7 @@ def least_sure(cfg) -> pd.Series:
 
 
 def photograph(out: Path, scratch: Path) -> dict:
-    cfg = waiting_run(scratch)
+    cfg, _ = waiting_demo_run(scratch)
     server = start(scratch, scratch / "label-studio")
     try:
         pushed = push(al_dir(cfg), LabelStudio(server.url, server.token),
