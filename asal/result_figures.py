@@ -131,13 +131,14 @@ def _stop_marks(ax, cycles: pd.DataFrame, stops: pd.DataFrame) -> None:
 
 def plot_mean_curve(cycles: pd.DataFrame, scorer_mean: float | None = None,
                     scorer_name: str = "scorer", metric: str = "auroc"):
-    """The mean over categories of the per-category means over seeds; the band is the
-    standard deviation over categories."""
-    per_cat = cycles.groupby(["category", "init", "n_labels"])[metric].mean().reset_index()
+    """The mean over categories and seeds; the band is the standard deviation over the
+    seeds of the categories' mean (the spread over categories would mostly show how the
+    categories differ, and fill the plot)."""
+    per_seed = cycles.groupby(["seed", "init", "n_labels"])[metric].mean().reset_index()
     fig, ax = plt.subplots(figsize=(4.6, 3))
     seen = []
-    for init in style.ordered(per_cat.init.unique()):
-        seen += _mean_band(ax, per_cat[per_cat.init == init], "n_labels", metric, init, "-",
+    for init in style.ordered(per_seed.init.unique()):
+        seen += _mean_band(ax, per_seed[per_seed.init == init], "n_labels", metric, init, "-",
                            init)
     if metric == "auroc" and scorer_mean is not None:
         ax.axhline(scorer_mean, label=f"{scorer_name} (test AUROC)", **REFERENCE["scorer"])
@@ -243,9 +244,9 @@ def figure_captions(n_seeds: int, n_categories: int, budget: int | None,
                            f"dash-dot: the test AUROC of {scorer}, which ranked the pool"
                            + ("; dotted: the supervised ceiling" if has_ceiling else "") + ".",
         "mean_learning_curve": f"Test AUROC against the labeled images, the mean over {cats} "
-                               f"of the means over {seeds}; band one standard deviation over "
-                               f"the categories; dash-dot: {scorer}'s test AUROC, mean over "
-                               "them.",
+                               f"and {seeds}; band one standard deviation over the seeds of "
+                               f"the categories' mean; dash-dot: {scorer}'s test AUROC, mean "
+                               "over the categories.",
         "anomalies_per_cycle": f"Defects in the labeled set against its size: mean over {cats} "
                                f"and {seeds}, band one standard deviation; dotted: the "
                                "defects a random set of that size holds on average.",

@@ -16,9 +16,13 @@ def _vs(p_holm, diff):
 
 def test_a_difference_is_named_only_where_holm_says_so():
     text = against_random(_vs(0.8, 0.01), "final", "Test AUROC")
-    assert ("no difference between any initial selection and Random (the lowest "
-            "Holm-corrected p is 0.80)") in text
-    assert "`top` is worse (-0.200, Holm p = 0.03)" in text
+    assert text == ("Test AUROC: `top` is worse (-0.200, Holm p = 0.03); no other initial "
+                    "selection differs from Random (the lowest Holm-corrected p is 0.80).")
+    # below Random but not significantly: no difference, as above it
+    text = against_random(_vs(0.8, -0.01).assign(final_p_holm=[0.8, 1.0, 0.9]), "final",
+                          "Test AUROC")
+    assert text == ("Test AUROC: no difference between any initial selection and Random "
+                    "(the lowest Holm-corrected p is 0.80).")
     text = against_random(_vs(0.004, 0.05), "final", "Test AUROC")
     assert "`asal` beats Random (+0.050, Holm p < 0.01)" in text
     text = against_random(_vs(float("nan"), 0.05), "final", "Test AUROC")
@@ -32,16 +36,19 @@ def test_the_sentences_follow_the_tables():
                                "random_std": [0.02, None], "ensemble_mixed": [0.9, 0.9]})
     learned = pd.DataFrame({"init": ["asal", "random"], "gain_mean": [0.02, 0.06],
                             "runs": [5, 5]})
+    paired = pd.DataFrame({"init": ["asal", "random"], "final_p_holm": [0.004, 0.5]})
     said = findings({"inits_vs_random": _vs(0.8, 0.01), "comparison_auroc": comparison,
-                     "learning": learned}, budget=19, scorer="ensemble")
+                     "learning": learned, "against_scorer": paired}, budget=19,
+                    scorer="ensemble")
     assert said[0].startswith("Test AUROC at 19 labels:")
     assert any("The best classifier at 19 labels (`asal`, 0.700) against the test AUROC "
-               "of ensemble, the scorer that ranked the pool, with no label (0.900): -0.200 "
-               "below it" in s for s in said)
-    close = comparison.assign(ensemble_mixed=0.705)     # a gap within the seeds' spread
+               "of ensemble, the scorer that ranked the pool, with no label (0.900): -0.200, "
+               "a difference (Holm-corrected p < 0.01)" in s for s in said)
+    close = comparison.assign(ensemble_mixed=0.705)     # the paired test finds none
     said = findings({"inits_vs_random": _vs(0.8, 0.01), "comparison_auroc": close,
-                     "learning": learned}, budget=19, scorer="ensemble")
-    assert any("(0.705): -0.005, within the seeds' spread" in s for s in said)
+                     "learning": learned, "against_scorer": paired.assign(final_p_holm=0.6)},
+                    budget=19, scorer="ensemble")
+    assert any("(0.705): -0.005, no difference (Holm-corrected p = 0.60)" in s for s in said)
     assert any("ASAL's initial set holds 3.0 defects on average, Random's 1.5" in s
                for s in said)
     assert "+0.040 on average over the 10 runs" in learning(learned)
@@ -69,10 +76,19 @@ def test_the_answer_at_marks_names_the_best_init_and_the_labels_to_half_the_gap(
     assert "`top` needs 50 labels (median; 0.50 times Random's; runs that do: 5 of 5)" in line
     none = table.assign(labels_to_half_gap=float("nan"), labels_ratio_to_random=float("nan"),
                         runs_closing_half_gap="0 of 5")
-    assert at_marks(none)[0].endswith("No init closes half the gap from the scorer to the "
-                                      "ceiling within 200 labels.")
+    assert at_marks(none)[0].endswith("Within 200 labels, no init closes half the gap from "
+                                      "the scorer to the ceiling in more than half its runs.")
     no_gap = none.assign(runs_closing_half_gap="0 of 0")
     assert at_marks(no_gap)[0].endswith("there is no gap to close.")
+    # Random's median past the budget: no ratio, said so; only Random: named alone
+    slow = table.assign(labels_to_half_gap=[50, float("nan")],
+                        labels_ratio_to_random=float("nan"))
+    assert "`top` needs 50 labels (median; Random does not in more than half its runs; " \
+        "runs that do: 5 of 5)" in at_marks(slow)[0]
+    alone = table.assign(labels_to_half_gap=[float("nan"), 100],
+                         labels_ratio_to_random=float("nan"))
+    assert at_marks(alone)[0].endswith("Random needs 100 labels (median); no other init does "
+                                       "in more than half its runs.")
 
 
 def test_a_share_line_says_no_difference_unless_holm_finds_one():
@@ -83,12 +99,11 @@ def test_a_share_line_says_no_difference_unless_holm_finds_one():
                              "initial_defects_mean": [2.0, 0.5],
                              "runs_without_defect": [0.0, 0.6],
                              "final_auroc_mean": [0.81, 0.80],
-                             "final_p_holm": [p_holm, float("nan")],
-                             "labels_ratio_to_random": [float("nan")] * 2})
+                             "final_p_holm": [p_holm, float("nan")]})
     assert "`asal` 0.810, Random 0.800: no difference (Holm-corrected p = 0.44)." in \
-        per_share(table(0.44), "at 200 labels", None)[0]
+        per_share(table(0.44), "at 200 labels")[0]
     assert "`asal` 0.810, Random 0.800: a difference (Holm-corrected p < 0.01)." in \
-        per_share(table(0.001), "at 200 labels", None)[0]
+        per_share(table(0.001), "at 200 labels")[0]
 
 
 def test_the_query_sentence_names_each_start_and_its_verdict():

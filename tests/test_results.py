@@ -210,9 +210,9 @@ def test_a_caption_keeps_what_looks_like_a_tag_and_says_where_it_reads():
     text = captioned_markdown(pd.DataFrame({"a": [1.0]}), "scores of <category>/batch0.txt",
                               "seeds=0,1")
     assert text.startswith("**scores of &lt;category&gt;/batch0.txt**  \n_seeds=0,1_\n\n")
-    assert table_captions(0.9, "ensemble", budget=19)["comparison_auroc"].startswith(
+    assert table_captions("ensemble", budget=19)["comparison_auroc"].startswith(
         "Test AUROC at 19 labels")
-    plain = table_captions(0.9, "ensemble")["comparison_auroc"]
+    plain = table_captions("ensemble")["comparison_auroc"]
     assert plain.startswith("Test AUROC after the last cycle") and "(ensemble_mixed;" in plain
 
 

@@ -197,8 +197,6 @@ class Results(Section):
     budget_labels: int | None = Field(None, gt=0, description="the labels at which 04 reads "
                                       "its final and AUBC numbers (the paper's 19); None: "
                                       "the last cycle's. Labels saved use every cycle")
-    ceiling_share: float = Field(0.9, gt=0, le=1, description="the share of the ceiling's "
-                                 "test AUROC an init must reach for 04's labels saved")
 
 
 class Workflow(Section):

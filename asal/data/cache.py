@@ -1,5 +1,7 @@
 """Tensors computed once and kept beside the images (<category>/.cache/): decoded splits,
-and a frozen network's features of them."""
+and a frozen network's features of them. The features' cache lives here, not in models/,
+because it is keyed by the images and builds nothing itself: the caller passes the
+network as `build`, and data/ is below models/ (asal/data/textures.py imports them)."""
 
 from __future__ import annotations
 

@@ -36,28 +36,18 @@ def against_random(table: pd.DataFrame, measure: str, words: str) -> str:
     if rest.empty or rest[f"{measure}_mean_difference"].isna().all():
         return ""
     diff, p = rest[f"{measure}_mean_difference"], rest[f"{measure}_p_holm"]
-    better = rest[(p < ALPHA) & (diff > 0)]
-    worse = rest[(p < ALPHA) & (diff < 0)]
-    parts = []
-    if len(better):
-        parts.append("; ".join(f"`{r['init']}` beats Random "
-                               f"({r[f'{measure}_mean_difference']:+.3f}, "
-                               f"Holm {_p(r[f'{measure}_p_holm'])})"
-                               for r in better.to_dict("records")))
-    elif (diff > 0).any():
-        low = p[diff > 0].min()
-        parts.append("no difference between any initial selection and Random ("
-                     + ("Holm-corrected p not defined: fewer than two pairs differ"
-                        if pd.isna(low) else "every Holm-corrected p is 1.00"
-                        if low >= 0.995 else f"the lowest Holm-corrected p is {low:.2f}")
-                     + ")")
-    else:
-        parts.append("every initial selection is at or below Random")
-    if len(worse):
-        parts.append("; ".join(f"`{r['init']}` is worse "
-                               f"({r[f'{measure}_mean_difference']:+.3f}, "
-                               f"Holm {_p(r[f'{measure}_p_holm'])})"
-                               for r in worse.to_dict("records")))
+    found = p < ALPHA           # above or below, a difference Holm does not find is none
+    parts = [f"`{init}` {'beats Random' if d > 0 else 'is worse'} ({d:+.3f}, Holm {_p(q)})"
+             for init, d, q in sorted(zip(rest.init[found], diff[found], p[found]),
+                                      key=lambda t: -t[1])]
+    if (~found).any():
+        low = p[~found].min()
+        told = ("Holm-corrected p not defined: fewer than two pairs differ" if pd.isna(low)
+                else "every Holm-corrected p is 1.00" if low >= 0.995
+                else f"the lowest Holm-corrected p is {low:.2f}")
+        parts.append(("no other initial selection differs from Random" if parts else
+                      "no difference between any initial selection and Random")
+                     + f" ({told})")
     return f"{words}: " + "; ".join(parts) + "."
 
 
@@ -72,9 +62,11 @@ def initial_defects(table: pd.DataFrame) -> str:
                                      if most != "asal" else ", and no other holds more."))
 
 
-def scorer_against_classifier(comparison: pd.DataFrame, at: str, scorer: str) -> str:
+def scorer_against_classifier(comparison: pd.DataFrame, at: str, scorer: str,
+                              paired: pd.DataFrame | None = None) -> str:
     """The ranking scorer's own test AUROC against the best classifier, over the
-    categories' mean."""
+    categories' mean, and whether the paired test (the against_scorer table) finds a
+    difference."""
     mean, column = comparison[comparison.category == "mean"], f"{scorer}_mixed"
     if mean.empty or column not in mean:
         return ""
@@ -85,10 +77,9 @@ def scorer_against_classifier(comparison: pd.DataFrame, at: str, scorer: str) ->
         return ""
     best = max(inits, key=lambda i: row[f"{i}_mean"])
     gap = row[f"{best}_mean"] - row[column]
-    # a gap smaller than the seeds' spread of the mean is no result, and is said so
-    spread = comparison.loc[comparison.category != "mean", f"{best}_std"].mean()
-    told = (f"{_signed(gap)} above it" if gap > 0 else f"{_signed(gap)} below it") \
-        if abs(gap) > spread / 2 else f"{_signed(gap)}, within the seeds' spread"
+    test = paired.set_index("init").loc[best] if paired is not None and len(paired) and \
+        best in set(paired.init) else None
+    told = f"{_signed(gap)}" + ("" if test is None else f", {_verdict(test.final_p_holm)}")
     return (f"The best classifier {at} (`{best}`, {row[f'{best}_mean']:.3f}) against the "
             f"test AUROC of {scorer}, the scorer that ranked the pool, with no label "
             f"({row[column]:.3f}): {told}, averaged over the categories.")
@@ -110,19 +101,19 @@ def learning(table: pd.DataFrame) -> str:
             f"average over the {runs} runs ({spread}).")
 
 
-def labels_saved(table: pd.DataFrame, share: float) -> str:
-    """Labels to come within the target share of the ceiling, ASAL against Random."""
+def labels_saved(table: pd.DataFrame) -> str:
+    """Labels to close half the gap from the scorer to the ceiling, ASAL against Random."""
     parts = []
     for cat, rows in table.groupby("category"):
         by = rows.set_index("init").answer
         if "asal" in by and "random" in by:
             parts.append(f"{cat}: ASAL {by['asal']}, Random {by['random']}")
-    return (f"To reach {share:.0%} of the supervised ceiling's test AUROC, "
-            + "; ".join(parts) + ".") if parts else ""
+    return ("To close half the gap from the scorer's test AUROC to the supervised "
+            "ceiling's: " + "; ".join(parts) + ".") if parts else ""
 
 
-def per_share(table: pd.DataFrame, at: str, ceiling_share: float | None) -> list[str]:
-    """One sentence per defect share (the by_share table): the start, the end, the labels."""
+def per_share(table: pd.DataFrame, at: str) -> list[str]:
+    """One sentence per defect share (the by_share table): the start and the end."""
     sentences = []
     for share, rows in table.groupby("share", sort=False):
         by = rows.set_index("init")
@@ -138,12 +129,6 @@ def per_share(table: pd.DataFrame, at: str, ceiling_share: float | None) -> list
                 f"{by.loc[start].runs_without_defect:.0%} without. Test AUROC {at}: "
                 f"`{end}` {by.loc[end].final_auroc_mean:.3f}, Random "
                 f"{rnd.final_auroc_mean:.3f}: {_verdict(by.loc[end].final_p_holm)}.")
-        ratio = scored.labels_ratio_to_random.dropna()
-        if len(ratio) and ceiling_share is not None:
-            best = ratio.idxmin()
-            line += (f" To {ceiling_share:.0%} of the ceiling, `{best}` needs "
-                     f"{ratio[best]:.2f} times Random's labels (medians over the runs that "
-                     "reach it).")
         sentences.append(line)
     return sentences
 
@@ -164,39 +149,50 @@ def at_marks(table: pd.DataFrame) -> list[str]:
                 f"{r[f'auroc_{last}']:.3f} at {last} ({_signed(r.gain_over_scorer)} over the "
                 f"scorer), balanced accuracy {r[f'balanced_accuracy_{first}']:.3f} and "
                 f"{r[f'balanced_accuracy_{last}']:.3f}.")
-        ratio = by.drop(index="random", errors="ignore").labels_ratio_to_random.dropna()
-        if len(ratio):
-            fastest = ratio.idxmin()
-            line += (f" To close half the gap from the scorer to the ceiling, `{fastest}` "
-                     f"needs {by.loc[fastest].labels_to_half_gap:.0f} labels (median; "
-                     f"{ratio[fastest]:.2f} times Random's; runs that do: "
-                     f"{by.loc[fastest].runs_closing_half_gap}).")
-        elif (by.runs_closing_half_gap.str.endswith(" of 0")).all():
-            line += " The ceiling is not above the scorer here: there is no gap to close."
-        elif by.labels_to_half_gap.isna().all():
-            line += (f" No init closes half the gap from the scorer to the ceiling within "
-                     f"{last} labels.")
+        line += " " + _half_gap(by, last)
         sentences.append(line)
     return sentences
 
 
+def _half_gap(by: pd.DataFrame, last: int) -> str:
+    """The labels to close half the scorer-to-ceiling gap: the fastest init that does in
+    more than half its runs (the medians count a run that never does past the budget)."""
+    if by.runs_closing_half_gap.str.endswith(" of 0").all():
+        return "The ceiling is not above the scorer here: there is no gap to close."
+    scored = by.drop(index="random", errors="ignore")
+    closing = scored.labels_to_half_gap.dropna()
+    if len(closing):
+        fastest = closing.idxmin()
+        ratio = scored.labels_ratio_to_random[fastest]
+        versus = (f"{ratio:.2f} times Random's" if pd.notna(ratio) else
+                  "Random does not in more than half its runs")
+        return (f"To close half the gap from the scorer to the ceiling, `{fastest}` needs "
+                f"{closing[fastest]:.0f} labels (median; {versus}; runs that do: "
+                f"{by.loc[fastest].runs_closing_half_gap}).")
+    if "random" in by.index and pd.notna(by.loc["random"].labels_to_half_gap):
+        return (f"To close half the gap from the scorer to the ceiling, Random needs "
+                f"{by.loc['random'].labels_to_half_gap:.0f} labels (median); no other init "
+                "does in more than half its runs.")
+    return (f"Within {last} labels, no init closes half the gap from the scorer to the "
+            "ceiling in more than half its runs.")
+
+
 def findings(tables: dict[str, pd.DataFrame], budget: int | None,
-             share: float = 0.9, scorer: str = "draem") -> list[str]:
+             scorer: str = "draem") -> list[str]:
     """The closing sentences, in the order a reader asks."""
     at = f"at {budget} labels" if budget else "after the last cycle"
     vs = tables["inits_vs_random"]
     sentences = [against_random(vs, "final", f"Test AUROC {at}"),
                  against_random(vs, "aubc", "Area under the budget curve"),
                  initial_defects(vs),
-                 scorer_against_classifier(tables["comparison_auroc"], at, scorer),
+                 scorer_against_classifier(tables["comparison_auroc"], at, scorer,
+                                           tables.get("against_scorer")),
                  learning(tables["learning"])]
-    # with the answer at marks, the labels to a share of the ceiling are left to the table:
-    # that target can lie below the scorer with no label, where every run reaches it
-    marks = "at_marks" in tables
-    if "labels_saved" in tables and not marks:
-        sentences.append(labels_saved(tables["labels_saved"], share))
+    # with the answer at marks, the labels per share are its sentences
+    if "labels_saved" in tables and "at_marks" not in tables:
+        sentences.append(labels_saved(tables["labels_saved"]))
     if "by_share" in tables:
-        sentences += per_share(tables["by_share"], at, None if marks else share)
+        sentences += per_share(tables["by_share"], at)
     if "at_marks" in tables:
         sentences += at_marks(tables["at_marks"])
     if "query_effect" in tables:

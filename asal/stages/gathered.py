@@ -40,7 +40,6 @@ class Gathered:
     queries: list[str]
     ceiling: pd.DataFrame              # category, seed, test metrics of the ceiling
     budget: int | None = None          # labels at which final numbers are read
-    share: float = 0.9                 # of the ceiling, for the labels saved
     per_batch: int = 2                 # ASAL's picks per batch (score_distributions)
     scorer: str = "draem"              # the scorer that ranked the pools
     rule: str = ""                     # the stopping rule, in words (its parameters)
@@ -120,7 +119,7 @@ def gather(cfg: Params) -> Gathered:
                     batches, missing, sorted({c.get("protocol", "?") for c in configs}),
                     provenances,
                     list(cfg.seeds), list(cfg.queries), _ceilings(cfg, layout, missing),
-                    cfg.budget_labels, cfg.ceiling_share, cfg.per_batch, cfg.scorer,
+                    cfg.budget_labels, cfg.per_batch, cfg.scorer,
                     rule_words(cfg), tuple(cfg.label_marks))
 
 

@@ -1,14 +1,16 @@
 """Stage 04's tables of what the labels bought: how much the classifier learned from
-them, the supervised ceiling, the labels each init needs to come near it, and the active
-part of active learning (its queries against random ones from the same initial sets)."""
+them, the supervised ceiling, the labels each init needs to close half the gap from its
+scorer to it, and the active part of active learning (its queries against random ones
+from the same initial sets)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from asal.stages.statistics import (aubc_per_run, holm, labels_to_reach, last_cycle,
-                                    learning_gain, paired_comparison)
+from asal.stages.statistics import (aubc_per_run, censored_median, half_gap_targets, holm,
+                                    labels_to_reach, last_cycle, learning_gain,
+                                    paired_comparison)
 
 
 def learning_table(cycles: pd.DataFrame) -> pd.DataFrame:
@@ -41,24 +43,26 @@ def ceiling_table(ceiling: pd.DataFrame) -> pd.DataFrame:
     return stats.reset_index()
 
 
-def labels_saved_table(every_cycle: pd.DataFrame, ceiling: pd.DataFrame,
-                       share: float) -> pd.DataFrame:
-    """Per category and init: the labels at which the test AUROC first reaches `share` of
-    the ceiling's (its mean over seeds), over every cycle of the runs; runs that never do
-    are counted, and the labels they had are named."""
-    targets = (share * ceiling.groupby("category").auroc.mean()).to_dict()
-    runs = labels_to_reach(every_cycle[every_cycle.category.isin(targets)], targets)
+def labels_saved_table(every_cycle: pd.DataFrame, scorer: pd.DataFrame,
+                       ceiling: pd.DataFrame) -> pd.DataFrame:
+    """Per category and init: the labels at which the test AUROC first closes half the gap
+    from the scorer's test AUROC to the ceiling's (means over seeds), over every cycle of
+    the runs (a censored median: none where half the runs or more never do); the runs that
+    never do are counted, and the labels they had are named."""
+    targets = half_gap_targets(scorer, ceiling)
+    runs = labels_to_reach(every_cycle, targets)
     rows = []
     for (cat, init), g in runs.groupby(["category", "init"], sort=False):
-        hit = g.labels.dropna()
+        hit, median = g.labels.dropna(), censored_median(g.labels)
+        budget = int(g.most_labels.max())
+        missed = f"not within {budget} labels in {len(g) - len(hit)} of {len(g)} runs"
         rows.append({"category": cat, "init": init, "target_auroc": targets[cat],
-                     "runs_reaching": len(hit), "runs": len(g),
-                     "labels_median": hit.median() if len(hit) else np.nan,
+                     "runs_reaching": len(hit), "runs": len(g), "labels_median": median,
                      "labels_max": hit.max() if len(hit) else np.nan,
-                     "budget_labels": int(g.most_labels.max()),
-                     "answer": (f"{hit.median():g} labels (median)" if len(hit) == len(g)
-                                else f"not within {int(g.most_labels.max())} labels in "
-                                     f"{len(g) - len(hit)} of {len(g)} runs")})
+                     "budget_labels": budget,
+                     "answer": missed if np.isnan(median) else
+                     f"{median:g} labels (median)" + ("" if len(hit) == len(g) else
+                                                     f"; {missed}")})
     return pd.DataFrame(rows)
 
 

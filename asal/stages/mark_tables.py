@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from asal.stages.statistics import holm, labels_to_reach, paired_comparison
+from asal.stages.statistics import (censored_median, half_gap_targets, holm,
+                                    labels_to_reach, paired_comparison)
 from asal.stages.share_tables import share_of, share_order
 
 NEAR = 0.02      # of test AUROC: "within reach of the ceiling"
@@ -20,37 +21,29 @@ def at_marks(every_cycle: pd.DataFrame, marks: list[int]) -> pd.DataFrame:
     return every_cycle[every_cycle.n_labels.isin(marks)]
 
 
-def half_gap_targets(scorer: pd.DataFrame, ceiling: pd.DataFrame) -> dict[str, float]:
-    """Per category: halfway from the scorer's test AUROC to the ceiling's (means over
-    seeds); categories whose ceiling is not above the scorer have no gap to close."""
-    low = scorer.groupby("category").test_image_auroc.mean()
-    high = ceiling.groupby("category").auroc.mean()
-    both = low.index.intersection(high.index)
-    return {c: float((low[c] + high[c]) / 2) for c in both if high[c] > low[c]}
-
-
 def marks_table(every_cycle: pd.DataFrame, scorer: pd.DataFrame, ceiling: pd.DataFrame,
                 marks: list[int], baseline: str = "random") -> pd.DataFrame:
     """Per share and init (its categories x seeds pooled): AUROC and balanced accuracy at
     each mark (mean), the gain over the scorer at the last mark (mean, and its Wilcoxon
     p against Random's, Holm over the inits of a share), and the labels to close half the
-    scorer-to-ceiling gap (median over the runs that do; the ratio to Random's)."""
+    scorer-to-ceiling gap and to come within NEAR of the ceiling (censored medians over
+    the runs: none where half of them or more never do; the ratio to Random's)."""
     seen = at_marks(every_cycle, marks)
     last = max(m for m in marks if (seen.n_labels == m).any())
     own = scorer.rename(columns={"scorer_seed": "seed"})[["category", "seed",
                                                           "test_image_auroc"]]
     end = seen[seen.n_labels == last].merge(own, on=["category", "seed"], how="left")
     end = end.assign(gain=end.auroc - end.test_image_auroc)
-    targets = half_gap_targets(scorer, ceiling) if len(ceiling) else {}
-    reach = _reach(every_cycle, targets)
-    near = _reach(every_cycle, (ceiling.groupby("category").auroc.mean() - NEAR).to_dict()
-                  if len(ceiling) else {})
+    targets = half_gap_targets(scorer, ceiling)
+    reach = labels_to_reach(every_cycle, targets)
+    near = labels_to_reach(every_cycle, (ceiling.groupby("category").auroc.mean() - NEAR)
+                           .to_dict() if len(ceiling) else {})
     rows = []
     for group in sorted({share_of(c) for c in every_cycle.category}, key=share_order):
         cats = [c for c in every_cycle.category.unique() if share_of(c) == group]
         part = seen[seen.category.isin(cats)]
         hits, close = reach[reach.category.isin(cats)], near[near.category.isin(cats)]
-        base = hits[hits.init == baseline].labels.median()
+        base = censored_median(hits[hits.init == baseline].labels)
         gains = end[end.category.isin(cats)]
         for init in sorted(part.init.unique(), key=lambda i: (i == baseline, i)):
             mine = part[part.init == init]
@@ -63,19 +56,11 @@ def marks_table(every_cycle: pd.DataFrame, scorer: pd.DataFrame, ceiling: pd.Dat
             row["final_wilcoxon_p"] = paired_comparison(gains, init, baseline)["wilcoxon_p"] \
                 if init != baseline else np.nan
             hit = hits[hits.init == init].labels
-            row["labels_to_half_gap"] = hit.median() if hit.notna().any() else np.nan
+            row["labels_to_half_gap"] = censored_median(hit)
             row["runs_closing_half_gap"] = f"{int(hit.notna().sum())} of {len(hit)}"
             row["labels_ratio_to_random"] = row["labels_to_half_gap"] / base if base else np.nan
             within = close[close.init == init].labels
-            row["labels_to_ceiling_less_0.02"] = within.median() if within.notna().any() \
-                else np.nan
+            row["labels_to_ceiling_less_0.02"] = censored_median(within)
             row["runs_within_0.02"] = f"{int(within.notna().sum())} of {len(within)}"
             rows.append(row)
     return holm(pd.DataFrame(rows), within="share", measures=("final",))
-
-
-def _reach(every_cycle: pd.DataFrame, targets: dict[str, float]) -> pd.DataFrame:
-    """Per run: the fewest labels at which its category's target is reached (none: NaN)."""
-    if not targets:
-        return pd.DataFrame(columns=["category", "init", "seed", "labels"])
-    return labels_to_reach(every_cycle[every_cycle.category.isin(targets)], targets)

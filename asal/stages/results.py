@@ -22,8 +22,8 @@ import torch
 
 from asal.errors import AsalError
 from asal.io import json_text, write_text
-from asal.stages.statistics import (aubc_per_run, initial_anomalies, inits_against, last_cycle,
-                                    mean_std, paired_comparison)
+from asal.stages.statistics import (against_scorer, aubc_per_run, initial_anomalies,
+                                    inits_against, last_cycle, mean_std, paired_comparison)
 from asal.plots import save_figure
 from asal.provenance import provenance
 from asal.report import captioned_markdown
@@ -130,6 +130,8 @@ def build_tables(g: Gathered) -> dict[str, pd.DataFrame]:
          **paired_comparison(final, value="balanced_accuracy")},
         {"measure": "AUBC (AUROC)", **paired_comparison(areas, value="aubc")}])
     tables["inits_vs_random"] = inits_against(final, areas, g.cycles)
+    if len(gain := against_scorer(final, g.scorer_runs())):
+        tables["against_scorer"] = gain
     tables["initial_anomalies"] = initial_anomalies(g.cycles)
     if len(g.scores):
         tables["scorers"] = scorer_table(g.scores)
@@ -141,7 +143,7 @@ def build_tables(g: Gathered) -> dict[str, pd.DataFrame]:
     if len(g.ceiling):
         tables["ceiling"] = ceiling_table(g.ceiling)
         first = g.every_cycle[g.every_cycle["query"] == g.queries[0]]
-        tables["labels_saved"] = labels_saved_table(first, g.ceiling, g.share)
+        tables["labels_saved"] = labels_saved_table(first, g.scorer_runs(), g.ceiling)
     if len(g.queries) > 1:
         by_query = {q: g.within_budget(g.every_cycle[g.every_cycle["query"] == q])
                     for q in g.queries}
@@ -153,7 +155,7 @@ def build_tables(g: Gathered) -> dict[str, pd.DataFrame]:
         sizes = sorted({int(first[first.cycle == 0].n_labels.min()), *g.marks})
         tables["at_marks"] = marks_table(first, g.scorer_runs(), g.ceiling, sizes)
     if len({share_of(c) for c in g.cycles.category}) > 1:
-        tables["by_share"] = share_table(g.cycles, first, g.ceiling, g.share)
+        tables["by_share"] = share_table(g.cycles)
     return tables
 
 
@@ -174,14 +176,14 @@ def write_results(g: Gathered, folder) -> dict[str, pd.DataFrame]:
         raise AsalError(f"No active-learning runs found for experiment '{g.exp}'; run the "
                         "workflow (docs/pipeline.md) or notebooks 01-03 first.")
     tables = build_tables(g)
-    captions = table_captions(g.share, g.scorer, g.rule, g.budget)
+    captions = table_captions(g.scorer, g.rule, g.budget)
     for name, table in tables.items():
         write_table(table, folder, name, g, captions[name], latex=name.startswith("comparison"))
     write_text(folder / "missing_runs.txt", "".join(f"{m}\n" for m in g.missing))
     write_text(folder / "manifest.json", json_text(manifest(g)))
     # the findings as sentences, generated from these tables, for the pages that quote them
     write_text(folder / "findings.md", "".join(
-        f"- {line}\n" for line in findings(tables, g.budget, g.share, g.scorer)))
+        f"- {line}\n" for line in findings(tables, g.budget, g.scorer)))
     # runs on a category without a test split (your own images) have no test metrics
     curves = ("learning_curves", "mean_learning_curve", "comparison_auroc")
     if g.cycles.auroc.notna().any():

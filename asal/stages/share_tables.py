@@ -1,7 +1,7 @@
 """Stage 04's answer per defect share: an experiment whose categories come at several
 shares of defects (ELPV's natural share, and `<name>_10pct`, `<name>_5pct` made with
---defect-ratio) asks per share whether the anomaly-score start helps, and how many labels
-it saves. The categories of one share are pooled; Random is the baseline."""
+--defect-ratio) asks per share whether the anomaly-score start helps, and whether it ends
+higher. The categories of one share are pooled; Random is the baseline."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from asal.stages.statistics import (aubc_per_run, holm, labels_to_reach, last_cycle,
-                                    paired_comparison)
+from asal.stages.statistics import aubc_per_run, holm, last_cycle, paired_comparison
 
 NATURAL = "natural"
 
@@ -22,30 +21,21 @@ def share_of(category: str) -> str:
     return f"{int(m.group(1))} %" if m else NATURAL
 
 
-def share_table(cycles: pd.DataFrame, every_cycle: pd.DataFrame, ceiling: pd.DataFrame,
-                share: float, baseline: str = "random") -> pd.DataFrame:
+def share_table(cycles: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
     """Per defect share and init, over its categories x seeds: the defects in the first
     labels (mean) and the share of runs that start with none; the test AUROC at the
     budget and the AUBC (mean), each paired against `baseline` (Wilcoxon, Holm over the
-    inits of the share); the labels to `share` of the ceiling (median over the runs that
-    reach it, over every cycle) and its ratio to the baseline's."""
+    inits of the share). The labels each init needs are the labels_saved and at_marks
+    tables'."""
     final, areas = last_cycle(cycles), aubc_per_run(cycles)
     first = cycles[cycles.cycle == 0]
-    targets = (share * ceiling.groupby("category").auroc.mean()).to_dict() if len(ceiling) \
-        else {}
-    reach = labels_to_reach(every_cycle[every_cycle.category.isin(targets)], targets) \
-        if targets else pd.DataFrame(columns=["category", "init", "seed", "labels"])
     rows = []
     for group in sorted({share_of(c) for c in cycles.category}, key=share_order):
         cats = [c for c in cycles.category.unique() if share_of(c) == group]
         part = {k: v[v.category.isin(cats)] for k, v in
-                (("first", first), ("final", final), ("areas", areas), ("reach", reach))}
-        base_labels = part["reach"][part["reach"].init == baseline].labels.median()
+                (("first", first), ("final", final), ("areas", areas))}
         for init in sorted(part["final"].init.unique(), key=lambda i: (i == baseline, i)):
-            row = {"share": group, "init": init, **_one(part, init, baseline)}
-            row["labels_ratio_to_random"] = row["labels_to_ceiling_median"] / base_labels \
-                if base_labels else np.nan
-            rows.append(row)
+            rows.append({"share": group, "init": init, **_one(part, init, baseline)})
     return holm(pd.DataFrame(rows), within="share")
 
 
@@ -55,9 +45,6 @@ def _one(part: dict, init: str, baseline: str) -> dict:
            "runs_without_defect": float((f0.n_anomalies == 0).mean()),
            "final_auroc_mean": part["final"][part["final"].init == init].auroc.mean(),
            "aubc_mean": part["areas"][part["areas"].init == init].aubc.mean()}
-    hit = part["reach"][part["reach"].init == init].labels
-    row["labels_to_ceiling_median"] = hit.dropna().median() if hit.notna().any() else np.nan
-    row["runs_reaching_ceiling"] = int(hit.notna().sum())
     for name, frame, value in (("final", part["final"], "auroc"),
                                ("aubc", part["areas"], "aubc")):
         test = paired_comparison(frame[frame.init.isin([init, baseline])], init, baseline,

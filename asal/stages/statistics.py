@@ -82,6 +82,25 @@ def inits_against(final: pd.DataFrame, areas: pd.DataFrame, cycles: pd.DataFrame
     return holm(pd.DataFrame(rows))
 
 
+def against_scorer(final: pd.DataFrame, scorer: pd.DataFrame) -> pd.DataFrame:
+    """Per init, paired over (category, seed): its test AUROC at the budget against the
+    test AUROC of the scorer that ranked its pool, with no label: the same seed's where
+    the scorer has it (tied seeds), else the scorer's mean over its seeds. Wilcoxon, Holm
+    over the inits (a gain as small as the seeds' spread is then no difference)."""
+    if not len(scorer) or scorer.test_image_auroc.isna().all():
+        return pd.DataFrame()
+    own = scorer.groupby(["category", "scorer_seed"]).test_image_auroc.mean()
+    mean = scorer.groupby("category").test_image_auroc.mean()
+    runs = final[["category", "seed"]].drop_duplicates()
+    baseline = runs.assign(init="scorer", auroc=[
+        own.get((c, s), mean.get(c, np.nan)) for c, s in zip(runs.category, runs.seed)])
+    both = pd.concat([final[["category", "seed", "init", "auroc"]], baseline])
+    rows = [{"init": init, **{f"final_{k}": v for k, v in
+                              paired_comparison(both, init, "scorer").items()}}
+            for init in final.init.unique()]
+    return holm(pd.DataFrame(rows), measures=("final",))
+
+
 def holm(table: pd.DataFrame, within: str | None = None,
          measures=("final", "aubc")) -> pd.DataFrame:
     """`<measure>_p_holm`: each measure's Wilcoxon p-values corrected by Holm, one family
@@ -123,13 +142,39 @@ def learning_gain(cycles: pd.DataFrame) -> pd.DataFrame:
 
 
 def labels_to_reach(cycles: pd.DataFrame, targets: dict[str, float]) -> pd.DataFrame:
-    """Per run: the fewest labels at which the test AUROC reaches its category's target
-    (NaN when no cycle of the run does)."""
+    """Per run of a category with a target: the fewest labels at which the test AUROC
+    reaches it (NaN when no cycle of the run does)."""
     rows = []
-    for (c, i, s), g in cycles.groupby(["category", "init", "seed"]):
+    for (c, i, s), g in cycles[cycles.category.isin(targets)].groupby(
+            ["category", "init", "seed"]):
         g = g.sort_values("n_labels")
         hit = g.n_labels[g.auroc >= targets[c]]
         rows.append({"category": c, "init": i, "seed": s,
                      "labels": float(hit.iloc[0]) if len(hit) else np.nan,
                      "most_labels": int(g.n_labels.max())})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["category", "init", "seed", "labels", "most_labels"])
+
+
+def half_gap_targets(scorer: pd.DataFrame, ceiling: pd.DataFrame) -> dict[str, float]:
+    """Per category: halfway from the scorer's test AUROC to the ceiling's (means over
+    seeds), the labels-to-reach target of 04's tables; a fraction of the ceiling alone can
+    lie below the scorer with no label, where every run reaches it. Categories whose
+    ceiling is not above the scorer have no gap to close."""
+    if not len(scorer) or not len(ceiling):
+        return {}
+    low = scorer.groupby("category").test_image_auroc.mean()
+    high = ceiling.groupby("category").auroc.mean()
+    both = low.index.intersection(high.index)
+    return {c: float((low[c] + high[c]) / 2) for c in both if high[c] > low[c]}
+
+
+def censored_median(labels: pd.Series) -> float:
+    """The median labels to a target over runs, a run that never reaches it counted as
+    needing more than it had: NaN when half the runs or more never do, since the median is
+    then past the budget. (A median over only the runs that reach it would compare
+    different runs: an init that reaches early in 3 runs of 10 would look fast.)"""
+    if not len(labels):
+        return np.nan
+    median = labels.fillna(np.inf).median()
+    return float(median) if np.isfinite(median) else np.nan
+
