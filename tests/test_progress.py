@@ -37,7 +37,8 @@ def test_a_papermill_run_of_01_prints_its_progress_on_stderr(tmp_path):
 
 def test_the_default_scorer_says_how_far_its_fit_is(tmp_path):
     """The weight-free default scorer prints a line per network of its patch member, with
-    the time so far and left, as DRAEM prints its epochs."""
+    the time so far and left, as DRAEM prints its epochs, and a line before it scores the
+    pool and the test split."""
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
     run = subprocess.run(
         [sys.executable, "-m", "papermill", "--engine", "asal", "--no-progress-bar", "-k",
@@ -50,3 +51,8 @@ def test_the_default_scorer_says_how_far_its_fit_is(tmp_path):
     first = next(line for line in run.stderr.splitlines() if f"{said} 1/3" in line)
     assert "so far" in first and "left" in first
     assert f"{said} 3/3" in run.stderr and "done" in run.stderr.split(f"{said} 3/3")[1]
+    # then the scoring passes, each announced with its size, the test split's last
+    after = run.stderr.split(f"{said} 3/3")[1]
+    pool, test = (f"ensemble synth_fabric (mixed): scoring {what} (" for what in
+                  ("the pool", "the test split"))
+    assert pool in after and test in after.split(pool)[1] and " so far" in after

@@ -31,7 +31,7 @@ from asal.data.images import Split, has_masks, load_masks, load_split, load_test
 from asal.errors import AsalError
 from asal.io import csv_text, exclusive, json_text, torch_bytes, write_set
 from asal.models.scorers import SCORERS, Fitting, Scorer
-from asal.progress import Progress
+from asal.progress import Progress, duration, say
 from asal.provenance import provenance, run_record
 from asal.runtime import configure
 from asal.stages.claims import refuse_other_parameters
@@ -142,6 +142,16 @@ def _progress(cfg: Params, scorer: Scorer, enabled: bool):
     return lambda epoch, row: bar.update(epoch, loss=row["total"])
 
 
+def _scoring(cfg: Params, start: float, enabled: bool):
+    """A line before each scoring pass after the fit: the patch scorer's matching of the
+    test split takes a quarter of its fit, and said nothing."""
+    def told(what: str, images: int) -> None:
+        if enabled:
+            say(f"{cfg.scorer} {cfg.category} ({cfg.train_on}): scoring {what} "
+                f"({images} images), {duration(time.perf_counter() - start)} so far")
+    return told
+
+
 def fit_and_score(cfg: Params, progress: bool = True,
                   stop_after: int | None = None) -> ScoreRun:
     """Fit the profile's scorer on the pool (or its good part), score pool and test, write
@@ -160,9 +170,13 @@ def fit_and_score(cfg: Params, progress: bool = True,
     history = pd.DataFrame(getattr(getattr(scorer, "record", None), "history", []))
     if not scorer.finished:
         return ScoreRun(out, pool, test, np.array([]), None, {}, history, scorer)
+    told = _scoring(cfg, start, progress)
+    told("the pool", len(pool))
     pool_scores = score_pool(cfg, scorer, pool, part)
-    test_scores = None if test is None or cfg.scorer == "csv" else \
-        scorer.anomaly_scores(test.images)
+    test_scores = None
+    if test is not None and cfg.scorer != "csv":
+        told("the test split", len(test))
+        test_scores = scorer.anomaly_scores(test.images)
     seconds = time.perf_counter() - start
     metrics = {"category": cfg.category, "scorer": cfg.scorer, "train_on": cfg.train_on,
                "scorer_seed": cfg.scorer_seed,
