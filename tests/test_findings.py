@@ -82,9 +82,9 @@ def test_the_answer_at_marks_names_the_best_init_and_the_labels_to_half_the_gap(
     assert at_marks(no_gap)[0].endswith("there is no gap to close.")
     # Random's median past the budget: no ratio, said so; only Random: named alone
     slow = table.assign(labels_to_half_gap=[50, float("nan")],
-                        labels_ratio_to_random=float("nan"))
-    assert "`top` needs 50 labels (median; Random does not in more than half its runs; " \
-        "runs that do: 5 of 5)" in at_marks(slow)[0]
+                        labels_ratio_to_random=float("nan"), labels_p_holm=[0.02, float("nan")])
+    assert "`top` needs 50 labels (median; Random does not in more than half its runs, " \
+        "a difference (Holm-corrected p = 0.02); runs that do: 5 of 5)" in at_marks(slow)[0]
     alone = table.assign(labels_to_half_gap=[float("nan"), 100],
                          labels_ratio_to_random=float("nan"))
     assert at_marks(alone)[0].endswith("Random needs 100 labels (median); no other init does "

@@ -85,6 +85,9 @@ def test_the_answer_at_marks_reads_each_mark_the_gain_and_the_labels_to_half_the
     random = table.set_index(["share", "init"]).loc[("natural", "random")]
     assert random.labels_to_half_gap == 13 and random.runs_closing_half_gap == "2 of 2"
     assert np.isclose(row.labels_ratio_to_random, 12 / 13)
+    # the paired labels test: two pairs that differ (12 against 13), p defined; Random
+    # against itself has none
+    assert 0 < row.labels_wilcoxon_p <= 1 and np.isnan(random.labels_wilcoxon_p)
     # within 0.02 of the ceiling (0.88): ASAL's seed 0 at 13 labels, its seed 1 never, so
     # the median is past the budget (counting only seed 0 would say 13)
     assert np.isnan(row["labels_to_ceiling_less_0.02"]) and row["runs_within_0.02"] == "1 of 2"
@@ -106,3 +109,19 @@ def test_against_the_scorer_pairs_each_run_with_its_own_seeds_scorer():
     assert np.isclose(table.final_mean_difference["asal"], (0.02 * 3 + 0.01 + 0.02 + 0.03) / 6)
     assert table.final_p_holm["asal"] < 0.1 and table.final_p_holm["random"] > 0.5
     assert against_scorer(final, scorer.iloc[:0]).empty
+
+
+def test_the_labels_test_counts_a_run_that_never_closes_the_gap_after_every_one_that_does():
+    """Six seeds: ASAL closes half the gap at 11 labels, Random never within 13: a run
+    that never does counts at 14, so every pair favours ASAL and the test finds it."""
+    curves = {}
+    for s in range(6):
+        curves[("c", "asal", s)] = [0.80, 0.86, 0.87, 0.88]
+        curves[("c", "random", s)] = [0.80, 0.80, 0.81, 0.82]
+    scorer = pd.DataFrame({"category": ["c"] * 6, "scorer_seed": range(6),
+                           "test_image_auroc": 0.8})
+    ceiling = pd.DataFrame({"category": ["c"], "seed": [0], "auroc": 0.9})
+    table = marks_table(_runs(curves), scorer, ceiling, [10, 13]).set_index("init")
+    assert table.labels_to_half_gap["asal"] == 11
+    assert np.isnan(table.labels_to_half_gap["random"])     # past the budget
+    assert table.labels_wilcoxon_p["asal"] < 0.05

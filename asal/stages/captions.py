@@ -42,7 +42,9 @@ FIXED = {
                 "run's own threshold) at each labeled-set size; the gain over the "
                 "scorer's own test AUROC at the largest (mean; Wilcoxon p against "
                 "Random, Holm over the inits of the share); the labels to close half "
-                "the gap from the scorer to the ceiling and their ratio to Random's, "
+                "the gap from the scorer to the ceiling, their ratio to Random's and "
+                "Wilcoxon p against Random's (paired; a run that never does counted at "
+                "its most labels + 1; Holm over the inits of the share), "
                 f"and to come within 0.02 of the ceiling {CENSORED}",
     "query_effect": "The active part: the first query against each other one, from the "
                     "same initial sets, paired over categories and seeds (Wilcoxon, "

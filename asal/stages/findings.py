@@ -166,6 +166,8 @@ def _half_gap(by: pd.DataFrame, last: int) -> str:
         ratio = scored.labels_ratio_to_random[fastest]
         versus = (f"{ratio:.2f} times Random's" if pd.notna(ratio) else
                   "Random does not in more than half its runs")
+        if "labels_p_holm" in scored:
+            versus += f", {_verdict(scored.labels_p_holm[fastest])}"
         return (f"To close half the gap from the scorer to the ceiling, `{fastest}` needs "
                 f"{closing[fastest]:.0f} labels (median; {versus}; runs that do: "
                 f"{by.loc[fastest].runs_closing_half_gap}).")
