@@ -129,3 +129,24 @@ def test_a_runs_record_names_the_cpu_it_ran_on():
 
     cpu = provenance(torch.device("cpu"))["cpu"]
     assert cpu and cpu != "unknown" and "\n" not in cpu
+
+
+def test_no_committed_run_records_a_parameter_the_schema_no_longer_has():
+    """A parameter removed from the schema must leave the committed runs' config.json and
+    profile.yaml too: a rebuild writes them without it, so a rebuild that reproduces would
+    still change every one of them. (Runs older than a parameter may lack it: they record
+    what they ran with.)"""
+    import json
+
+    import yaml
+
+    from asal.config.schema import Params
+
+    known = set(Params.model_fields) | {"fingerprint"}      # 01's and 00's own addition
+    runs = PROJECT_ROOT / "runs"
+    stale = {str(p.relative_to(runs)): sorted(set(json.loads(p.read_text())) - known)
+             for p in runs.rglob("config.json") if "own" not in p.relative_to(runs).parts}
+    stale.update({str(p.relative_to(runs)): sorted(set(yaml.safe_load(p.read_text())) - known)
+                  for p in runs.glob("*/profile.yaml")})
+    assert {k: v for k, v in stale.items() if v} == {}
+    assert len(stale) > 100            # the committed runs were read
