@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from asal.stages.statistics import (censored_median, half_gap_targets, holm,
-                                    labels_to_reach, paired_comparison)
+                                    labels_to_reach, paired_comparison,
+                                    scorer_auroc_of_runs)
 from asal.stages.share_tables import share_of, share_order
 
 NEAR = 0.02      # of test AUROC: "within reach of the ceiling"
@@ -31,10 +32,8 @@ def marks_table(every_cycle: pd.DataFrame, scorer: pd.DataFrame, ceiling: pd.Dat
     paired test of the labels against Random's, Holm over the inits of a share)."""
     seen = at_marks(every_cycle, marks)
     last = max(m for m in marks if (seen.n_labels == m).any())
-    own = scorer.rename(columns={"scorer_seed": "seed"})[["category", "seed",
-                                                          "test_image_auroc"]]
-    end = seen[seen.n_labels == last].merge(own, on=["category", "seed"], how="left")
-    end = end.assign(gain=end.auroc - end.test_image_auroc)
+    end = seen[seen.n_labels == last]
+    end = end.assign(gain=end.auroc - scorer_auroc_of_runs(end, scorer))
     targets = half_gap_targets(scorer, ceiling)
     reach = labels_to_reach(every_cycle, targets)
     near = labels_to_reach(every_cycle, (ceiling.groupby("category").auroc.mean() - NEAR)

@@ -82,18 +82,25 @@ def inits_against(final: pd.DataFrame, areas: pd.DataFrame, cycles: pd.DataFrame
     return holm(pd.DataFrame(rows))
 
 
+def scorer_auroc_of_runs(runs: pd.DataFrame, scorer: pd.DataFrame) -> pd.Series:
+    """Per row of `runs` (category, seed): the test AUROC of the scorer that ranked its
+    pool, with no label: the same seed's where the scorer has it (tied seeds), else the
+    scorer's mean over its seeds."""
+    own = scorer.groupby(["category", "scorer_seed"]).test_image_auroc.mean()
+    mean = scorer.groupby("category").test_image_auroc.mean()
+    return pd.Series([own.get((c, s), mean.get(c, np.nan))
+                      for c, s in zip(runs.category, runs.seed)], index=runs.index,
+                     dtype=float)
+
+
 def against_scorer(final: pd.DataFrame, scorer: pd.DataFrame) -> pd.DataFrame:
     """Per init, paired over (category, seed): its test AUROC at the budget against the
-    test AUROC of the scorer that ranked its pool, with no label: the same seed's where
-    the scorer has it (tied seeds), else the scorer's mean over its seeds. Wilcoxon, Holm
+    test AUROC of the scorer that ranked its pool (scorer_auroc_of_runs). Wilcoxon, Holm
     over the inits (a gain as small as the seeds' spread is then no difference)."""
     if not len(scorer) or scorer.test_image_auroc.isna().all():
         return pd.DataFrame()
-    own = scorer.groupby(["category", "scorer_seed"]).test_image_auroc.mean()
-    mean = scorer.groupby("category").test_image_auroc.mean()
     runs = final[["category", "seed"]].drop_duplicates()
-    baseline = runs.assign(init="scorer", auroc=[
-        own.get((c, s), mean.get(c, np.nan)) for c, s in zip(runs.category, runs.seed)])
+    baseline = runs.assign(init="scorer", auroc=scorer_auroc_of_runs(runs, scorer))
     both = pd.concat([final[["category", "seed", "init", "auroc"]], baseline])
     rows = [{"init": init, **{f"final_{k}": v for k, v in
                               paired_comparison(both, init, "scorer").items()}}
