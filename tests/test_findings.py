@@ -120,3 +120,20 @@ def test_the_query_sentence_names_each_start_and_its_verdict():
                            "pairs; a difference (Holm-corrected p = 0.03))")
     assert "from `random`'s start +0.001 (15 wins, 14 losses of 30 pairs; no difference" \
         in said
+
+
+def test_the_query_labels_sentence_says_each_query_s_labels_or_that_it_never_gets_there():
+    from asal.stages.findings import query_labels
+
+    table = pd.DataFrame({"share": ["5 %", "5 %"], "init": ["asal", "random"],
+                          "query": ["least_confidence"] * 2, "against": ["random"] * 2,
+                          "labels_least_confidence": [55.0, 48.0],
+                          "labels_random": [35.0, float("nan")],
+                          "labels_ratio": [55 / 35, float("nan")],
+                          "labels_p_holm": [0.5, 0.004]})
+    said = query_labels(table)
+    assert len(said) == 1 and said[0].startswith("At the 5 % share of defects, the labels")
+    assert ("from `asal`'s start, least confidence 55 labels and random 35 labels (ratio "
+            "1.57, no difference (Holm-corrected p = 0.50))") in said[0]
+    assert ("from `random`'s start, least confidence 48 labels and random never in half "
+            "its runs or more (a difference (Holm-corrected p < 0.01))") in said[0]

@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from asal.stages.learning_tables import labels_saved_table, learning_table, query_effect_table
+from asal.stages.learning_tables import (labels_saved_table, learning_table, query_effect_table,
+                                         query_labels_table)
 from asal.stages.mark_tables import marks_table
 from asal.stages.statistics import against_scorer
 
@@ -125,3 +126,29 @@ def test_the_labels_test_counts_a_run_that_never_closes_the_gap_after_every_one_
     assert table.labels_to_half_gap["asal"] == 11
     assert np.isnan(table.labels_to_half_gap["random"])     # past the budget
     assert table.labels_wilcoxon_p["asal"] < 0.05
+
+
+def test_the_query_labels_pair_each_start_s_runs_and_count_those_that_never_close_the_gap():
+    """Scorer 0.80, ceiling 0.90: half the gap is 0.85. From ASAL's start, least
+    confidence closes it at 11 labels on six seeds and random queries at 13 on five and
+    never on the sixth: medians 11 and 13, a ratio of 11/13, and the paired test sees
+    six pairs, the sixth counted at 14. At the 10 % share random queries never do: no
+    median, no ratio."""
+    first = _runs({**{("c", "asal", s): [0.80, 0.86, 0.87, 0.88] for s in range(6)},
+                   **{("c_10pct", "asal", s): [0.80, 0.86, 0.87, 0.88] for s in range(6)}})
+    other = _runs({**{("c", "asal", s): [0.80, 0.81, 0.82, 0.86 if s < 5 else 0.84]
+                      for s in range(6)},
+                   **{("c_10pct", "asal", s): [0.80, 0.80, 0.80, 0.80] for s in range(6)}})
+    scorer = pd.DataFrame({"category": ["c", "c_10pct"], "scorer_seed": [0, 0],
+                           "test_image_auroc": 0.8})
+    ceiling = pd.DataFrame({"category": ["c", "c_10pct"], "seed": [0, 0], "auroc": 0.9})
+    table = query_labels_table({"least_confidence": first, "random": other},
+                               "least_confidence", scorer, ceiling).set_index("share")
+    row = table.loc["natural"]
+    assert (row.init, row.labels_least_confidence, row.labels_random) == ("asal", 11, 13)
+    assert np.isclose(row.labels_ratio, 11 / 13)
+    assert (row.runs_closing, row.runs_closing_against) == ("6 of 6", "5 of 6")
+    assert row.labels_wilcoxon_p < 0.05              # every pair favours least confidence
+    low = table.loc["10 %"]
+    assert np.isnan(low.labels_random) and np.isnan(low.labels_ratio)
+    assert low.runs_closing_against == "0 of 6" and low.labels_wilcoxon_p < 0.05

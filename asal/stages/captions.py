@@ -49,6 +49,12 @@ FIXED = {
     "query_effect": "The active part: the first query against each other one, from the "
                     "same initial sets, paired over categories and seeds (Wilcoxon, "
                     "Holm over the inits)",
+    "query_labels": "The active part in labels: per defect share (its categories pooled) "
+                    "and init, the labels the first query and each other one need to "
+                    "close half the gap from the scorer to the ceiling, from the same "
+                    "initial sets, over every cycle of the runs; their ratio, and the "
+                    "paired Wilcoxon p of the labels (a run that never does counted at "
+                    f"its most labels + 1; Holm over the inits of the share) {CENSORED}",
 }
 
 

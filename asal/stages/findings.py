@@ -199,6 +199,8 @@ def findings(tables: dict[str, pd.DataFrame], budget: int | None,
         sentences += at_marks(tables["at_marks"])
     if "query_effect" in tables:
         sentences.append(query_effect(tables["query_effect"], at))
+    if "query_labels" in tables:
+        sentences += query_labels(tables["query_labels"])
     return [s for s in sentences if s]
 
 
@@ -214,6 +216,25 @@ def query_effect(table: pd.DataFrame, at: str) -> str:
     first, other = table["query"].iloc[0], table["against"].iloc[0]
     return (f"Test AUROC {at}, {first.replace('_', ' ')} queries against {other} ones: "
             + "; ".join(parts) + ".")
+
+
+def query_labels(table: pd.DataFrame) -> list[str]:
+    """One sentence per defect share: the labels each query needs to close half the gap
+    from the scorer to the ceiling, from each init's start (the query_labels table)."""
+    sentences = []
+    for share, rows in table.groupby("share", sort=False):
+        parts = []
+        for r in rows.to_dict("records"):
+            said = [f"{q.replace('_', ' ')} " + (f"{v:.0f} labels" if pd.notna(v) else
+                                                "never in half its runs or more")
+                    for q, v in ((r[k], r[f"labels_{r[k]}"]) for k in ("query", "against"))]
+            ratio = f"ratio {r['labels_ratio']:.2f}, " if pd.notna(r["labels_ratio"]) else ""
+            parts.append(f"from `{r['init']}`'s start, {said[0]} and {said[1]} "
+                         f"({ratio}{_verdict(r['labels_p_holm'])})")
+        sentences.append(f"At the {share} share of defects, the labels each query needs "
+                         "to close half the gap from the scorer to the ceiling (median): "
+                         + "; ".join(parts) + ".")
+    return sentences
 
 
 def run_summary(cycles: pd.DataFrame) -> str:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from asal.stages.share_tables import share_of, share_order
 from asal.stages.statistics import (aubc_per_run, censored_median, half_gap_targets, holm,
-                                    labels_to_reach, last_cycle, learning_gain,
-                                    paired_comparison)
+                                    labels_paired_p, labels_to_reach, last_cycle,
+                                    learning_gain, paired_comparison)
 
 
 def learning_table(cycles: pd.DataFrame) -> pd.DataFrame:
@@ -87,3 +88,38 @@ def query_effect_table(cycles_by_query: dict[str, pd.DataFrame], first: str) -> 
                             ("pairs", "wins", "losses", "mean_difference", "wilcoxon_p")})
             rows.append(row)
     return holm(pd.DataFrame(rows), within="against")
+
+
+def query_labels_table(cycles_by_query: dict[str, pd.DataFrame], first: str,
+                       scorer: pd.DataFrame, ceiling: pd.DataFrame) -> pd.DataFrame:
+    """Per defect share, init and other query: the labels to close half the gap from the
+    scorer to the ceiling (labels_saved's target) with `first` and with the other query,
+    from the same initial sets (censored medians over categories x seeds), their ratio,
+    and the paired Wilcoxon of the labels (labels_paired_p), Holm over the inits of a
+    share. The issue's question: does active learning need fewer labels than passive?"""
+    targets = half_gap_targets(scorer, ceiling)
+    reach = {q: labels_to_reach(c, targets).assign(query=q) for q, c in
+             cycles_by_query.items()}
+    rows = []
+    for query in (q for q in reach if q != first):
+        both = pd.concat([reach[first], reach[query]])
+        for group in sorted({share_of(c) for c in both.category}, key=share_order):
+            part = both[both.category.map(share_of) == group]
+            for init in sorted(set(reach[first].init) & set(reach[query].init)):
+                mine = part[part.init == init]
+                arms = mine.assign(init=mine["query"])
+                a, b = (censored_median(arms[arms.init == q].labels) for q in (first, query))
+                rows.append({"share": group, "init": init, "query": first, "against": query,
+                             f"labels_{first}": a, f"labels_{query}": b,
+                             "labels_ratio": a / b if b else np.nan,
+                             "runs_closing": _closing(arms, first),
+                             "runs_closing_against": _closing(arms, query),
+                             "labels_wilcoxon_p": labels_paired_p(arms, first, query)})
+    return holm(pd.DataFrame(rows), within="share", measures=("labels",)) if rows \
+        else pd.DataFrame()
+
+
+def _closing(arms: pd.DataFrame, query: str) -> str:
+    """"k of n": the runs of one arm that close the gap within their budget."""
+    labels = arms[arms.init == query].labels
+    return f"{int(labels.notna().sum())} of {len(labels)}"

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from asal.stages.statistics import (censored_median, half_gap_targets, holm,
-                                    labels_to_reach, paired_comparison,
+                                    labels_paired_p, labels_to_reach, paired_comparison,
                                     scorer_auroc_of_runs)
 from asal.stages.share_tables import share_of, share_order
 
@@ -59,19 +59,10 @@ def marks_table(every_cycle: pd.DataFrame, scorer: pd.DataFrame, ceiling: pd.Dat
             row["labels_to_half_gap"] = censored_median(hit)
             row["runs_closing_half_gap"] = f"{int(hit.notna().sum())} of {len(hit)}"
             row["labels_ratio_to_random"] = row["labels_to_half_gap"] / base if base else np.nan
-            row["labels_wilcoxon_p"] = _labels_test(hits, init, baseline)
+            row["labels_wilcoxon_p"] = labels_paired_p(hits, init, baseline) \
+                if init != baseline else np.nan
             within = close[close.init == init].labels
             row["labels_to_ceiling_less_0.02"] = censored_median(within)
             row["runs_within_0.02"] = f"{int(within.notna().sum())} of {len(within)}"
             rows.append(row)
     return holm(pd.DataFrame(rows), within="share", measures=("final", "labels"))
-
-
-def _labels_test(hits: pd.DataFrame, init: str, baseline: str) -> float:
-    """Wilcoxon on the paired labels to half the gap, over (category, seed): a run that
-    never gets there is counted at its most labels + 1, so it ranks after every run that
-    does (the test is then conservative for it)."""
-    if init == baseline:
-        return np.nan
-    counted = hits.assign(labels=hits.labels.fillna(hits.most_labels + 1))
-    return paired_comparison(counted, init, baseline, "labels")["wilcoxon_p"]

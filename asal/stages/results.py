@@ -34,7 +34,7 @@ from asal.stages.captions import table_captions
 from asal.stages.findings import findings
 from asal.stages.gathered import METRICS, Gathered
 from asal.stages.learning_tables import (ceiling_table, labels_saved_table, learning_table,
-                                         query_effect_table)
+                                         query_effect_table, query_labels_table)
 from asal.stages.mark_tables import marks_table
 from asal.stages.scorer_tables import scorer_table
 from asal.stages.share_tables import share_of, share_table
@@ -148,6 +148,11 @@ def build_tables(g: Gathered) -> dict[str, pd.DataFrame]:
         by_query = {q: g.within_budget(g.every_cycle[g.every_cycle["query"] == q])
                     for q in g.queries}
         tables["query_effect"] = query_effect_table(by_query, g.queries[0])
+        # the labels to a target read every cycle, as labels_saved does
+        every = {q: g.every_cycle[g.every_cycle["query"] == q] for q in g.queries}
+        if len(g.ceiling) and len(labels := query_labels_table(
+                every, g.queries[0], g.scorer_runs(), g.ceiling)):
+            tables["query_labels"] = labels
     first = g.every_cycle[g.every_cycle["query"] == g.queries[0]]
     if "would_stop" in first and first.auroc.notna().any():
         tables["stopping"] = stopping_table(first)

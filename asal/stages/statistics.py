@@ -185,3 +185,11 @@ def censored_median(labels: pd.Series) -> float:
     median = labels.fillna(np.inf).median()
     return float(median) if np.isfinite(median) else np.nan
 
+
+def labels_paired_p(hits: pd.DataFrame, a: str, b: str) -> float:
+    """Wilcoxon on the paired labels to a target (labels_to_reach's rows, `init` naming
+    the arms), over (category, seed): a run that never gets there is counted at its most
+    labels + 1, so it ranks after every run that does (the test is then conservative for
+    it)."""
+    counted = hits.assign(labels=hits.labels.fillna(hits.most_labels + 1))
+    return paired_comparison(counted, a, b, "labels")["wilcoxon_p"]
