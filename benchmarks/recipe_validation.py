@@ -38,13 +38,12 @@ from asal.stages.scores import fit_and_score
 LAYERS_2_3 = ["layer2_mean", "layer3_mean", "layer2_max", "layer3_max"]
 
 
-def evidence(tau_scale: float, features: list[str], cv_from: int | None = None,
-             average: bool = False) -> dict:
+def evidence(tau_scale: float, features: list[str], cv_from: int | None = None) -> dict:
     """The loop's parameters of the anchored evidence head (asal/models/anchored_head.py):
     the mean of its hyperprior on tau, the body's features it reads, and the labels of each
     class from which tau is chosen by cross-validation instead."""
     return dict(head="evidence", evidence_prior=2.0, evidence_c=0.1, head_tau_scale=tau_scale,
-                body_features=features, head_cv_from=cv_from, head_tau_average=average)
+                body_features=features, head_cv_from=cv_from)
 
 
 CANDIDATES = {      # name -> parameters of the loop
@@ -54,8 +53,6 @@ CANDIDATES = {      # name -> parameters of the loop
     "evidence: tau scale 0.5, layer4": evidence(0.5, ["layer4_mean"]),
     **{f"evidence, cross-validated from {k}: tau scale {t:g}, layer2+3":
        evidence(t, LAYERS_2_3, cv_from=k) for k in (10, 20) for t in (2,)},
-    **{f"evidence averaged over tau, cross-validated from 20: tau scale {t:g}, layer2+3":
-       evidence(t, LAYERS_2_3, cv_from=20, average=True) for t in (2, 8)},
 }
 MARKS = (10, 19, 50, 100, 200)
 STOP_KAPPAS = (0.95, 0.97, 0.98, 0.99, 0.995)     # the stopping rule's thresholds tried

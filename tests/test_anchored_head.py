@@ -47,8 +47,7 @@ def test_normal_scores_are_rank_based_and_order_free():
     assert between[0] < between[1] < between[2] < z[0]
 
 
-@pytest.mark.parametrize("average", [False, True])
-def test_features_that_separate_teach_it_from_10_to_100_labels(average):
+def test_features_that_separate_teach_it_from_10_to_100_labels():
     """At one fixed prior: the scorer is noise and the features separate the classes; the
     head rises by at least 0.1 of AUROC from 10 to 100 labels (averaged over 4 draws). A
     head whose prior kept it at the scorer (tau fixed at 0) stays at chance and fails."""
@@ -58,7 +57,7 @@ def test_features_that_separate_teach_it_from_10_to_100_labels(average):
         values = []
         for draw in range(4):
             idx = labeled_draw(y, m, draw)
-            head = AnchoredHead(x, **PRIOR, taus=taus, average=average)
+            head = AnchoredHead(x, **PRIOR, taus=taus)
             head.fit(x[idx], z[idx], y[idx])
             values.append(roc_auc_score(y, head.decision(x, z)))
         return np.mean(values)
@@ -67,15 +66,14 @@ def test_features_that_separate_teach_it_from_10_to_100_labels(average):
     assert auroc(100, taus=(0.0,)) - auroc(10, taus=(0.0,)) < 0.05     # pinned: no rise
 
 
-@pytest.mark.parametrize("average", [False, True])
-def test_with_noise_features_ten_labels_keep_the_scorers_ranking(average):
+def test_with_noise_features_ten_labels_keep_the_scorers_ranking():
     """The scorer is right and the features are noise: at 10 labels the head is not below
     the scorer - 0.01 (every draw)."""
     x, z, y = pool(score_signal=2.0, feature_signal=0.0)
     scorer = roc_auc_score(y, z)
     for draw in range(5):
         idx = labeled_draw(y, 10, draw)
-        head = AnchoredHead(x, **PRIOR, average=average)
+        head = AnchoredHead(x, **PRIOR)
         head.fit(x[idx], z[idx], y[idx])
         assert roc_auc_score(y, head.decision(x, z)) >= scorer - 0.01
 
@@ -184,39 +182,3 @@ def test_cross_validations_folds_do_not_depend_on_the_labeled_sets_order():
     b.fit(x[idx][perm], z[idx][perm], y[idx][perm])
     assert a.rule == "cross-validation" and a.cv_auroc_by_tau == b.cv_auroc_by_tau
     assert np.abs(a.decision(x, z) - b.decision(x, z)).max() < 1e-8
-
-
-def test_the_average_over_tau_is_the_posterior_weighted_mean_of_each_taus_head():
-    """head_tau_average: the head's logit is the mean of the one-tau heads' logits, each
-    weighted by exp(penalised evidence), normalised; tau is their posterior mean."""
-    x, z, y = pool(seed=8, score_signal=1.0, feature_signal=0.5)
-    idx = labeled_draw(y, 30, 0)
-    head = AnchoredHead(x, **PRIOR, average=True)
-    head.fit(x[idx], z[idx], y[idx])
-    assert head.rule == "evidence average"
-    scores = np.array([head.evidence_by_tau[t] for t in anchored_head.TAU_GRID])
-    weight = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
-    mixed = np.zeros(len(y))
-    for share, t in zip(weight, anchored_head.TAU_GRID):
-        one = AnchoredHead(x, **PRIOR, taus=(t,))
-        one.fit(x[idx], z[idx], y[idx])
-        mixed += share * one.decision(x, z)
-    assert np.abs(head.decision(x, z) - mixed).max() < 1e-8
-    assert head.tau == pytest.approx(weight @ np.array(anchored_head.TAU_GRID), rel=1e-12)
-
-
-def test_the_average_moves_with_every_label_where_the_most_likely_tau_stays_at_zero():
-    """A handful of labels on noise features: the most likely tau is 0, so w = 0 and a
-    new label changes nothing but the intercept and beta; the average still gives the
-    features a little weight, which each label moves."""
-    x, z, y = pool(seed=9, score_signal=2.0, feature_signal=0.0)
-    idx = labeled_draw(y, 10, 0)
-    most_likely, average = AnchoredHead(x, **PRIOR), AnchoredHead(x, **PRIOR, average=True)
-    for head in (most_likely, average):
-        head.fit(x[idx], z[idx], y[idx])
-    assert most_likely.tau == 0 and not most_likely.w.any()
-    assert 0 < average.tau and np.abs(average.w).max() > 0
-    before = average.w.copy()
-    more = np.append(idx, next(i for i in range(len(y)) if i not in idx))
-    average.fit(x[more], z[more], y[more])
-    assert np.abs(average.w - before).max() > 1e-6

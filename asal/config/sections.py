@@ -163,9 +163,6 @@ class Learning(Section):
                                      "labels of each class, each fit chooses tau by "
                                      "cross-validation of the ranking instead of by "
                                      "evidence maximisation (null: never)")
-    head_tau_average: bool = Field(False, description="evidence: below head_cv_from, "
-                                   "average the head over tau's grid, each tau weighted "
-                                   "by its posterior, instead of taking the most likely")
     protocol: Literal["clean", "paper"] = Field("clean", description="clean (the last "
                                                 "epoch, no double labels) or paper (the "
                                                 "published code, faults included)")

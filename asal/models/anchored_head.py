@@ -125,12 +125,11 @@ class AnchoredHead:
     the mode."""
 
     def __init__(self, pool_features: np.ndarray, *, beta_prior: float, beta_var: float,
-                 tau_scale: float, cv_from: int | None = None, average: bool = False,
-                 taus=TAU_GRID):
+                 tau_scale: float, cv_from: int | None = None, taus=TAU_GRID):
         x = np.asarray(pool_features, dtype=np.float64)
         self.mean, self.std = x.mean(0), x.std(0) + 1e-6
         self.beta_prior, self.beta_var, self.tau_scale = beta_prior, beta_var, tau_scale
-        self.cv_from, self.average, self.taus = cv_from, average, tuple(taus)
+        self.cv_from, self.taus = cv_from, tuple(taus)
         self.beta, self.w, self.b, self.tau = beta_prior, np.zeros(x.shape[1]), 0.0, 0.0
         self.rule = "anchor"      # how tau was chosen: evidence, cross-validation, one class
         self.evidence_by_tau: dict[float, float] = {}
@@ -156,13 +155,9 @@ class AnchoredHead:
         else:
             if self.cv_from is not None and min(y.sum(), n - y.sum()) >= self.cv_from:
                 self.tau, self.rule = self._cross_validated_tau(x, z, y), "cross-validation"
-                self.b, self.beta, self.w = self._weights(x, z, y, self.tau)
-            elif self.average:
-                self.rule = "evidence average"
-                self.b, self.beta, self.w, self.tau = self._averaged(x, z, y)
             else:
                 self.tau, self.rule = self._evidence_tau(x, z, y), "evidence"
-                self.b, self.beta, self.w = self._weights(x, z, y, self.tau)
+            self.b, self.beta, self.w = self._weights(x, z, y, self.tau)
         t = (2.0 * y - 1) * (self.b + self.beta * z + x @ self.w)
         return float(-log_expit(t).mean())
 
@@ -187,29 +182,6 @@ class AnchoredHead:
             - t / self.tau_scale for t in self.taus}
         best = max(self.evidence_by_tau.values())
         return min(t for t, e in self.evidence_by_tau.items() if e >= best - 1e-9)
-
-    def _averaged(self, x, z, y) -> tuple[float, float, np.ndarray, float]:
-        """(b, beta, w) averaged over the grid of tau, each tau's mode weighted by its
-        posterior (marginal likelihood times the hyperprior, normalised), and tau's
-        posterior mean. Averaging the logits keeps the head linear; the MAP-II choice
-        flips between tau = 0 and a wide prior as single labels arrive, where the average
-        moves by the evidence each label adds."""
-        gram = x @ x.T / x.shape[1]
-        modes = {t: laplace_mode(self._kernel(gram, z, t), self.beta_prior * z, y)
-                 for t in self.taus}
-        self.evidence_by_tau = {t: m.log_evidence - t / self.tau_scale
-                                for t, m in modes.items()}
-        scores = np.array(list(self.evidence_by_tau.values()))
-        weight = np.exp(scores - scores.max())
-        weight /= weight.sum()
-        b = beta = tau = 0.0
-        w = np.zeros(x.shape[1])
-        for share, (t, mode) in zip(weight, modes.items()):
-            b += share * BIAS_VAR * mode.alpha.sum()
-            beta += share * (self.beta_prior + self.beta_var * (z @ mode.alpha))
-            w += share * t ** 2 / x.shape[1] * (x.T @ mode.alpha)
-            tau += share * t
-        return float(b), float(beta), w, float(tau)
 
     def _cross_validated_tau(self, x, z, y) -> float:
         """The tau whose held-out ranking is best: CV_FOLDS folds, stratified, each image's
