@@ -11,7 +11,7 @@ import pandas as pd
 from asal.stages.share_tables import share_of, share_order
 from asal.stages.statistics import (aubc_per_run, censored_median, half_gap_targets, holm,
                                     labels_paired_p, labels_to_reach, last_cycle,
-                                    learning_gain, paired_comparison)
+                                    learning_gain, paired_comparison, runs_reaching)
 
 
 def learning_table(cycles: pd.DataFrame) -> pd.DataFrame:
@@ -112,14 +112,10 @@ def query_labels_table(cycles_by_query: dict[str, pd.DataFrame], first: str,
                 rows.append({"share": group, "init": init, "query": first, "against": query,
                              f"labels_{first}": a, f"labels_{query}": b,
                              "labels_ratio": a / b if b else np.nan,
-                             "runs_closing": _closing(arms, first),
-                             "runs_closing_against": _closing(arms, query),
+                             "runs_closing": runs_reaching(arms[arms.init == first].labels),
+                             "runs_closing_against":
+                                 runs_reaching(arms[arms.init == query].labels),
                              "labels_wilcoxon_p": labels_paired_p(arms, first, query)})
     return holm(pd.DataFrame(rows), within="share", measures=("labels",)) if rows \
         else pd.DataFrame()
 
-
-def _closing(arms: pd.DataFrame, query: str) -> str:
-    """"k of n": the runs of one arm that close the gap within their budget."""
-    labels = arms[arms.init == query].labels
-    return f"{int(labels.notna().sum())} of {len(labels)}"

@@ -11,7 +11,7 @@ import pandas as pd
 
 from asal.stages.statistics import (censored_median, half_gap_targets, holm,
                                     labels_paired_p, labels_to_reach, paired_comparison,
-                                    scorer_auroc_of_runs)
+                                    runs_reaching, scorer_auroc_of_runs)
 from asal.stages.share_tables import share_of, share_order
 
 NEAR = 0.02      # of test AUROC: "within reach of the ceiling"
@@ -57,12 +57,12 @@ def marks_table(every_cycle: pd.DataFrame, scorer: pd.DataFrame, ceiling: pd.Dat
                 if init != baseline else np.nan
             hit = hits[hits.init == init].labels
             row["labels_to_half_gap"] = censored_median(hit)
-            row["runs_closing_half_gap"] = f"{int(hit.notna().sum())} of {len(hit)}"
+            row["runs_closing_half_gap"] = runs_reaching(hit)
             row["labels_ratio_to_random"] = row["labels_to_half_gap"] / base if base else np.nan
             row["labels_wilcoxon_p"] = labels_paired_p(hits, init, baseline) \
                 if init != baseline else np.nan
             within = close[close.init == init].labels
             row["labels_to_ceiling_less_0.02"] = censored_median(within)
-            row["runs_within_0.02"] = f"{int(within.notna().sum())} of {len(within)}"
+            row["runs_within_0.02"] = runs_reaching(within)
             rows.append(row)
     return holm(pd.DataFrame(rows), within="share", measures=("final", "labels"))

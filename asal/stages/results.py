@@ -145,11 +145,10 @@ def build_tables(g: Gathered) -> dict[str, pd.DataFrame]:
         first = g.every_cycle[g.every_cycle["query"] == g.queries[0]]
         tables["labels_saved"] = labels_saved_table(first, g.scorer_runs(), g.ceiling)
     if len(g.queries) > 1:
-        by_query = {q: g.within_budget(g.every_cycle[g.every_cycle["query"] == q])
-                    for q in g.queries}
+        every = {q: g.every_cycle[g.every_cycle["query"] == q] for q in g.queries}
+        by_query = {q: g.within_budget(cycles) for q, cycles in every.items()}
         tables["query_effect"] = query_effect_table(by_query, g.queries[0])
         # the labels to a target read every cycle, as labels_saved does
-        every = {q: g.every_cycle[g.every_cycle["query"] == q] for q in g.queries}
         if len(g.ceiling) and len(labels := query_labels_table(
                 every, g.queries[0], g.scorer_runs(), g.ceiling)):
             tables["query_labels"] = labels

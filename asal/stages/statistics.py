@@ -193,3 +193,9 @@ def labels_paired_p(hits: pd.DataFrame, a: str, b: str) -> float:
     it)."""
     counted = hits.assign(labels=hits.labels.fillna(hits.most_labels + 1))
     return paired_comparison(counted, a, b, "labels")["wilcoxon_p"]
+
+
+def runs_reaching(labels: pd.Series) -> str:
+    """"k of n": the runs (labels_to_reach's labels) that reach the target within their
+    budget."""
+    return f"{int(labels.notna().sum())} of {len(labels)}"
