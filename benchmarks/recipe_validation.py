@@ -6,8 +6,10 @@
         --seeds 0 1 2 --inits random top
 
 The candidates (CANDIDATES) are the features-only head and the anchored evidence head at
-five means of its hyperprior on tau, with two sets of the body's features, and with tau
-chosen by cross-validation once the labeled set holds 10 or 20 of each class.
+five means of its hyperprior on tau, with two sets of the body's features, with tau
+chosen by cross-validation once the labeled set holds 10 or 20 of each class, and, below
+that, the features kept out until the evidence for them beats the scorer alone by a Bayes
+factor of 3 or 10.
 
 Each category's pool is split 0.75 / 0.25, stratified and seeded, into a development pool
 and a validation part (links, in a scratch data root where the validation part stands in
@@ -38,12 +40,14 @@ from asal.stages.scores import fit_and_score
 LAYERS_2_3 = ["layer2_mean", "layer3_mean", "layer2_max", "layer3_max"]
 
 
-def evidence(tau_scale: float, features: list[str], cv_from: int | None = None) -> dict:
+def evidence(tau_scale: float, features: list[str], cv_from: int | None = None,
+             anchor_bf: float = 1.0) -> dict:
     """The loop's parameters of the anchored evidence head (asal/models/anchored_head.py):
-    the mean of its hyperprior on tau, the body's features it reads, and the labels of each
-    class from which tau is chosen by cross-validation instead."""
+    the mean of its hyperprior on tau, the body's features it reads, the labels of each
+    class from which tau is chosen by cross-validation instead, and the Bayes factor the
+    evidence must give the features over the scorer alone before they join."""
     return dict(head="evidence", evidence_prior=2.0, evidence_c=0.1, head_tau_scale=tau_scale,
-                body_features=features, head_cv_from=cv_from)
+                body_features=features, head_cv_from=cv_from, head_anchor_bf=anchor_bf)
 
 
 CANDIDATES = {      # name -> parameters of the loop
@@ -53,6 +57,8 @@ CANDIDATES = {      # name -> parameters of the loop
     "evidence: tau scale 0.5, layer4": evidence(0.5, ["layer4_mean"]),
     **{f"evidence, cross-validated from {k}: tau scale {t:g}, layer2+3":
        evidence(t, LAYERS_2_3, cv_from=k) for k in (10, 20) for t in (2,)},
+    **{f"evidence, cross-validated from 20, anchor Bayes factor {bf:g}: tau scale 2, layer2+3":
+       evidence(2, LAYERS_2_3, cv_from=20, anchor_bf=bf) for bf in (3, 10)},
 }
 MARKS = (10, 19, 50, 100, 200)
 STOP_KAPPAS = (0.95, 0.97, 0.98, 0.99, 0.995)     # the stopping rule's thresholds tried

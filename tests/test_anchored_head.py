@@ -119,6 +119,24 @@ def test_the_chosen_prior_has_the_highest_penalised_evidence():
     assert head.tau == best and len(head.evidence_by_tau) == len(anchored_head.TAU_GRID)
 
 
+def test_the_anchor_is_left_only_for_the_bayes_factor_it_asks():
+    """anchor_bf: the features join only where the chosen tau's evidence beats tau 0 by
+    that Bayes factor; just below it the head keeps the scorer's ranking, just above it
+    fits as the head without the guard."""
+    x, z, y = pool(seed=2, score_signal=1.0)
+    free = AnchoredHead(x, **PRIOR)
+    free.fit(x[:60], z[:60], y[:60])
+    gain = max(free.evidence_by_tau.values()) - free.evidence_by_tau[0.0]
+    assert free.tau > 0 and gain > 0.1
+    kept = AnchoredHead(x, **PRIOR, anchor_bf=np.exp(gain + 0.01))
+    kept.fit(x[:60], z[:60], y[:60])
+    assert kept.tau == 0.0 and not kept.w.any() and kept.rule == "evidence"
+    assert np.array_equal(np.argsort(kept.decision(x, z)), np.argsort(z))
+    left = AnchoredHead(x, **PRIOR, anchor_bf=np.exp(gain - 0.01))
+    left.fit(x[:60], z[:60], y[:60])
+    assert left.tau == free.tau and np.array_equal(left.w, free.w)
+
+
 def test_a_fit_that_does_not_converge_is_an_error(monkeypatch):
     x, z, y = pool(seed=3, score_signal=1.0)
     monkeypatch.setattr(anchored_head, "NEWTON_STEPS", 1)

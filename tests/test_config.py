@@ -150,3 +150,24 @@ def test_no_committed_run_records_a_parameter_the_schema_no_longer_has():
                   for p in runs.glob("*/profile.yaml")})
     assert {k: v for k, v in stale.items() if v} == {}
     assert len(stale) > 100            # the committed runs were read
+
+
+def test_a_parameter_added_later_is_recorded_only_where_a_run_sets_it():
+    """RECORDED_IF_SET: at its default a parameter added after runs were committed is in no
+    record (config.json, the resolved profile, the loop's fingerprint), so adding it
+    rewrites no earlier run; set to another value it is recorded, and a run without it is
+    told apart."""
+    from asal.config.schema import IDENTITY, RECORDED_IF_SET, Params
+
+    for key in RECORDED_IF_SET:
+        assert any(key in names for names in IDENTITY.values())
+        cfg = resolve("synthetic", category="synth_fabric")
+        default = Params.model_fields[key].default
+        assert key not in cfg.record() and key not in cfg.identity("al")
+        other = cfg.model_copy(update={key: default + 1})
+        assert other.record()[key] == default + 1 and other.identity("al")[key] == default + 1
+        assert cfg.first_difference(other.identity("al"), "al") == key
+        assert other.first_difference(cfg.identity("al"), "al") == key
+        assert cfg.first_difference(cfg.identity("al"), "al") is None
+        written = {**cfg.identity("al"), key: default}      # a record that names the default
+        assert cfg.first_difference(written, "al") is None

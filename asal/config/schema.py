@@ -104,8 +104,10 @@ class Params(Where, Images, Scoring, Pretext, Batches, Learning, Results, Workfl
         return sorted(tasks)
 
     def record(self) -> dict:
-        """The values as provenance records them: paths relative to the project folder."""
-        values = self.model_dump()
+        """The values as provenance records them: paths relative to the project folder, and
+        a parameter of RECORDED_IF_SET left out while it holds its default."""
+        values = {k: v for k, v in self.model_dump().items()
+                  if not (k in RECORDED_IF_SET and v == Params.model_fields[k].default)}
         for key in PATH_KEYS:
             if values.get(key) is not None:
                 values[key] = shown(values[key])
@@ -121,13 +123,17 @@ class Params(Where, Images, Scoring, Pretext, Batches, Learning, Results, Workfl
         values = self.record()
         names = IDENTITY[stage] + (identity_parameters(self.scorer, self.ensemble)
                                    if stage == "scores" else ())
-        return {k: values[k] for k in names}
+        return {k: values[k] for k in names if k in values}
 
     def first_difference(self, made: dict, stage: str) -> str | None:
         """The first parameter of IDENTITY[stage] whose value `made` records otherwise; a
-        record from before a parameter existed was made with its default."""
-        return next((k for k, v in self.identity(stage).items()
-                     if made.get(k, Params.model_fields[k].default) != v), None)
+        record without a parameter (made before it existed, or at its default where it is
+        in RECORDED_IF_SET) was made with its default."""
+        mine = self.identity(stage)
+        names = IDENTITY[stage] + tuple(k for k in mine if k not in IDENTITY[stage])
+        default = {k: Params.model_fields[k].default for k in names}
+        return next((k for k in names
+                     if made.get(k, default[k]) != mine.get(k, default[k])), None)
 
 
 SECTIONS = (Where, Images, Scoring, Pretext, Batches, Learning, Results, Workflow)
@@ -147,11 +153,16 @@ IDENTITY = {
            "pretext_batch_size", "pretext_lr", "pretext_seed", "scorer", "scorer_seed",
            "protocol", "reinit_each_cycle", "eval_every_epoch", "normalize_mean",
            "normalize_std", "seed", "batches_dir", "stop_kappa", "stop_window",
-           "stop_min_defects", "stop_max_labels"),
+           "stop_min_defects", "stop_max_labels", "head_anchor_bf"),
     "ceiling": ("category", "image_size", "grayscale", "epochs", "batch_size", "lr",
                 "freeze_body", "head", "body_features", "head_c", "head_balanced",
-                "evidence_prior", "evidence_c", "head_tau_scale", "head_cv_from", "scorer",
-                "scorer_seed", "weight_decay", "pretrained",
+                "evidence_prior", "evidence_c", "head_tau_scale", "head_cv_from",
+                "head_anchor_bf", "scorer", "scorer_seed", "weight_decay", "pretrained",
                 "pretext_task", "synthesis_epochs", "pretext_batch_size", "pretext_lr",
                 "pretext_seed", "normalize_mean", "normalize_std", "seed"),
 }
+# Parameters added after runs were committed, each at the default that made those runs:
+# recorded (config.json, the resolved profile, the loop's checkpoint fingerprint) only
+# where a run sets another value, so adding one rewrites no earlier run's record and
+# leaves its checkpoint continuable. A new parameter of a stage belongs here.
+RECORDED_IF_SET = ("head_anchor_bf",)

@@ -163,6 +163,11 @@ class Learning(Section):
                                      "labels of each class, each fit chooses tau by "
                                      "cross-validation of the ranking instead of by "
                                      "evidence maximisation (null: never)")
+    head_anchor_bf: float = Field(1.0, ge=1, description="evidence: below head_cv_from, the "
+                                  "features join only where the labels' evidence for the "
+                                  "chosen tau beats the scorer alone (tau 0) by this Bayes "
+                                  "factor (1: the most likely tau; 3: 'positive' "
+                                  "evidence on Kass and Raftery's scale)")
     protocol: Literal["clean", "paper"] = Field("clean", description="clean (the last "
                                                 "epoch, no double labels) or paper (the "
                                                 "published code, faults included)")

@@ -125,11 +125,12 @@ class AnchoredHead:
     the mode."""
 
     def __init__(self, pool_features: np.ndarray, *, beta_prior: float, beta_var: float,
-                 tau_scale: float, cv_from: int | None = None, taus=TAU_GRID):
+                 tau_scale: float, cv_from: int | None = None, anchor_bf: float = 1.0,
+                 taus=TAU_GRID):
         x = np.asarray(pool_features, dtype=np.float64)
         self.mean, self.std = x.mean(0), x.std(0) + 1e-6
         self.beta_prior, self.beta_var, self.tau_scale = beta_prior, beta_var, tau_scale
-        self.cv_from, self.taus = cv_from, tuple(taus)
+        self.cv_from, self.anchor_bf, self.taus = cv_from, anchor_bf, tuple(taus)
         self.beta, self.w, self.b, self.tau = beta_prior, np.zeros(x.shape[1]), 0.0, 0.0
         self.rule = "anchor"      # how tau was chosen: evidence, cross-validation, one class
         self.evidence_by_tau: dict[float, float] = {}
@@ -175,12 +176,19 @@ class AnchoredHead:
     def _evidence_tau(self, x, z, y) -> float:
         """MAP-II: the tau whose marginal likelihood times tau's exponential hyperprior
         (mean tau_scale) is highest; the hyperprior keeps a handful of labels from choosing
-        a wide prior on a whim, and ties go to the smaller tau, nearer the anchor."""
+        a wide prior on a whim, and ties go to the smaller tau, nearer the anchor. The
+        anchor (tau 0, the scorer alone) is left only where the chosen tau's evidence beats
+        it by the Bayes factor anchor_bf: the prior odds of a spike at tau 0. A handful of
+        labels that a wide prior fits barely better than the scorer (a Bayes factor near 1)
+        would otherwise move the ranking of every image."""
         gram = x @ x.T / x.shape[1]
         self.evidence_by_tau = {
             t: laplace_mode(self._kernel(gram, z, t), self.beta_prior * z, y).log_evidence
             - t / self.tau_scale for t in self.taus}
         best = max(self.evidence_by_tau.values())
+        if 0.0 in self.evidence_by_tau and \
+                best - self.evidence_by_tau[0.0] < np.log(self.anchor_bf) - 1e-9:
+            return 0.0
         return min(t for t, e in self.evidence_by_tau.items() if e >= best - 1e-9)
 
     def _cross_validated_tau(self, x, z, y) -> float:
