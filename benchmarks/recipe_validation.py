@@ -32,10 +32,12 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from asal.config.profiles import resolve
+from asal.io import write_csv, write_text
 from asal.data.folders import CLASSES, list_split
 from asal.stages.active_learning.loop import run_active_learning
 from asal.stages.batches import make_batches
 from asal.stages.scores import fit_and_score
+from asal.stages.statistics import paired_comparison
 
 LAYERS_2_3 = ["layer2_mean", "layer3_mean", "layer2_max", "layer3_max"]
 
@@ -130,10 +132,31 @@ def stopping_summary(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).round(3)
 
 
-def write_tables(frame: pd.DataFrame, out: Path) -> None:
+def against_reference(frame: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Every other recipe against `reference`, paired by category, init and seed: wins,
+    losses, the mean difference and Wilcoxon's p at each mark and for the lowest AUROC over
+    every cycle (worst_gap)."""
+    # paired_comparison pairs (category, seed) and compares inits: here a pair is a
+    # category's init and seed, and the compared columns are the recipes
+    pairs = frame.assign(category=frame.category + "/" + frame.init, init=frame.recipe)
+    measures = [f"auroc_{m}" for m in MARKS] + (["worst_gap"] if "worst_gap" in frame else [])
+    rows = [{"recipe": recipe, "measure": m, **paired_comparison(pairs, recipe, reference, m)}
+            for recipe in sorted(set(frame.recipe) - {reference}) for m in measures]
+    return pd.DataFrame(rows).round({"mean_difference": 4, "wilcoxon_p": 4})
+
+
+def cells_below_scorer(frame: pd.DataFrame, margin: float = 0.01) -> pd.DataFrame:
+    """Per recipe: the cells (category and init, mean over seeds) below the scorer - margin
+    at some mark, of all its cells (the target: none)."""
+    by = frame.groupby(["recipe", "category", "init"])
+    marks = by[[f"auroc_{m}" for m in MARKS]].mean()
+    below = marks.sub(by.scorer_auroc.mean() - margin, axis=0).lt(0).any(axis=1)
+    return below.groupby("recipe").agg(cells_below="sum", cells="size").reset_index()
+
+
+def write_tables(frame: pd.DataFrame, out: Path, reference: str | None = None) -> None:
     """The per-run CSV at `out`, the summary as Markdown beside it (docs/elpv.md)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    write_csv(out, frame)
     seeds = frame.seed.nunique()
     title = (f"**Validation AUROC on each pool's validation part, mean over {seeds} seeds "
              "(gap_10: the classifier at 10 labels less its scorer; sd_200: the seeds' "
@@ -146,7 +169,15 @@ def write_tables(frame: pd.DataFrame, out: Path) -> None:
                  "threshold, the labels at the stop (median over categories, inits and seeds) "
                  "and the validation AUROC it gives up against the 200-label end (mean, and "
                  "the worst category's mean)**\n\n" + stopping.to_markdown(index=False) + "\n")
-    out.with_suffix(".md").write_text(text)
+    if reference is not None and reference in set(frame.recipe):
+        text += (f"\n**Each recipe against {reference}, paired by category, init and seed "
+                 "(wins and losses beyond 0.001; worst_gap: the run's lowest AUROC over "
+                 "every cycle less the scorer's)**\n\n"
+                 + against_reference(frame, reference).to_markdown(index=False) + "\n"
+                 "\n**Cells (category and init, mean over seeds) below the scorer - 0.01 "
+                 "at some mark**\n\n" + cells_below_scorer(frame).to_markdown(index=False)
+                 + "\n")
+    write_text(out.with_suffix(".md"), text)
 
 
 def main():
@@ -158,11 +189,13 @@ def main():
     parser.add_argument("--inits", nargs="+", default=["random", "asal", "top"])
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
     parser.add_argument("--out", type=Path, required=True, help="the per-run CSV")
+    parser.add_argument("--reference", choices=list(CANDIDATES),
+                        help="compare every other recipe with this one, paired")
     parser.add_argument("--tables-only", action="store_true",
                         help="only write the Markdown summary of an existing --out CSV")
     args = parser.parse_args()
     if args.tables_only:
-        write_tables(pd.read_csv(args.out), args.out)
+        write_tables(pd.read_csv(args.out), args.out, args.reference)
         return
     rows = []
     with tempfile.TemporaryDirectory(prefix="asal-recipe-") as tmp:
@@ -188,9 +221,10 @@ def main():
                              "scorer_auroc": scorer_auroc[seed],
                              **summarise(result.cycles, first, scorer_auroc[seed])})
                 print(rows[-1], flush=True)
+                write_csv(args.out, pd.DataFrame(rows))    # a stop keeps the runs done
                 shutil.rmtree(runs)
     frame = pd.DataFrame(rows)
-    write_tables(frame, args.out)
+    write_tables(frame, args.out, args.reference)
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(summary(frame))
 
