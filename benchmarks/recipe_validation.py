@@ -43,13 +43,15 @@ LAYERS_2_3 = ["layer2_mean", "layer3_mean", "layer2_max", "layer3_max"]
 
 
 def evidence(tau_scale: float, features: list[str], cv_from: int | None = None,
-             anchor_bf: float = 1.0) -> dict:
+             anchor_bf: float = 1.0, cv_se: float = 0.0) -> dict:
     """The loop's parameters of the anchored evidence head (asal/models/anchored_head.py):
     the mean of its hyperprior on tau, the body's features it reads, the labels of each
-    class from which tau is chosen by cross-validation instead, and the Bayes factor the
-    evidence must give the features over the scorer alone before they join."""
+    class from which tau is chosen by cross-validation instead, the Bayes factor the
+    evidence must give the features over the scorer alone before they join, and the
+    standard errors by which cross-validation's tau must beat tau 0."""
     return dict(head="evidence", evidence_prior=2.0, evidence_c=0.1, head_tau_scale=tau_scale,
-                body_features=features, head_cv_from=cv_from, head_anchor_bf=anchor_bf)
+                body_features=features, head_cv_from=cv_from, head_anchor_bf=anchor_bf,
+                head_cv_se=cv_se)
 
 
 CANDIDATES = {      # name -> parameters of the loop
@@ -61,6 +63,9 @@ CANDIDATES = {      # name -> parameters of the loop
        evidence(t, LAYERS_2_3, cv_from=k) for k in (10, 20) for t in (2,)},
     **{f"evidence, cross-validated from 20, anchor Bayes factor {bf:g}: tau scale 2, layer2+3":
        evidence(2, LAYERS_2_3, cv_from=20, anchor_bf=bf) for bf in (3, 10)},
+    **{f"evidence, cross-validated from 20 ({se:g} standard error), anchor Bayes factor 10: "
+       "tau scale 2, layer2+3": evidence(2, LAYERS_2_3, cv_from=20, anchor_bf=10, cv_se=se)
+       for se in (1, 2)},
 }
 MARKS = (10, 19, 50, 100, 200)
 STOP_KAPPAS = (0.95, 0.97, 0.98, 0.99, 0.995)     # the stopping rule's thresholds tried
@@ -154,9 +159,13 @@ def cells_below_scorer(frame: pd.DataFrame, margin: float = 0.01) -> pd.DataFram
     return below.groupby("recipe").agg(cells_below="sum", cells="size").reset_index()
 
 
-def write_tables(frame: pd.DataFrame, out: Path, reference: str | None = None) -> None:
-    """The per-run CSV at `out`, the summary as Markdown beside it (docs/elpv.md)."""
+def write_tables(frame: pd.DataFrame, out: Path, reference: str | None = None,
+                 beside: list[Path] = ()) -> None:
+    """The per-run CSV at `out`, the summary as Markdown beside it (docs/elpv.md), its
+    tables over these runs and those of the CSVs `beside` (runs of the same parts, seeds
+    and inits committed earlier: each run is kept once, in its own CSV)."""
     write_csv(out, frame)
+    frame = pd.concat([*(pd.read_csv(p) for p in beside), frame], ignore_index=True)
     seeds = frame.seed.nunique()
     title = (f"**Validation AUROC on each pool's validation part, mean over {seeds} seeds "
              "(gap_10: the classifier at 10 labels less its scorer; sd_200: the seeds' "
@@ -191,11 +200,13 @@ def main():
     parser.add_argument("--out", type=Path, required=True, help="the per-run CSV")
     parser.add_argument("--reference", choices=list(CANDIDATES),
                         help="compare every other recipe with this one, paired")
+    parser.add_argument("--beside", type=Path, nargs="*", default=[],
+                        help="per-run CSVs of earlier recipes, for the tables only")
     parser.add_argument("--tables-only", action="store_true",
                         help="only write the Markdown summary of an existing --out CSV")
     args = parser.parse_args()
     if args.tables_only:
-        write_tables(pd.read_csv(args.out), args.out, args.reference)
+        write_tables(pd.read_csv(args.out), args.out, args.reference, args.beside)
         return
     rows = []
     with tempfile.TemporaryDirectory(prefix="asal-recipe-") as tmp:
@@ -224,7 +235,7 @@ def main():
                 write_csv(args.out, pd.DataFrame(rows))    # a stop keeps the runs done
                 shutil.rmtree(runs)
     frame = pd.DataFrame(rows)
-    write_tables(frame, args.out, args.reference)
+    write_tables(frame, args.out, args.reference, args.beside)
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(summary(frame))
 

@@ -191,6 +191,25 @@ def test_cross_validation_beats_the_evidence_where_the_features_rank_better():
     assert np.mean(gains) > 0.01
 
 
+def test_cross_validation_leaves_the_anchor_only_by_the_standard_errors_it_asks():
+    """cv_se: from cv_from on, the features join only where the chosen tau's held-out gain
+    over tau 0, fold by fold, is above cv_se standard errors; just above that gain the head
+    keeps the scorer's ranking, just below it fits as the head without the guard."""
+    x, z, y = pool(n=1500, d=256, seed=6, score_signal=1.0, feature_signal=0.6)
+    idx = labeled_draw(y, 150, 0)
+    free = AnchoredHead(x, **PRIOR, cv_from=10)
+    free.fit(x[idx], z[idx], y[idx])
+    gain = free.cv_gain_in_se
+    assert free.tau > 0 and 0 < gain < np.inf
+    kept = AnchoredHead(x, **PRIOR, cv_from=10, cv_se=gain + 0.01)
+    kept.fit(x[idx], z[idx], y[idx])
+    assert kept.tau == 0.0 and not kept.w.any() and kept.rule == "cross-validation"
+    assert np.array_equal(np.argsort(kept.decision(x, z)), np.argsort(z))
+    left = AnchoredHead(x, **PRIOR, cv_from=10, cv_se=gain - 0.01)
+    left.fit(x[idx], z[idx], y[idx])
+    assert left.tau == free.tau and np.array_equal(left.w, free.w)
+
+
 def test_cross_validations_folds_do_not_depend_on_the_labeled_sets_order():
     x, z, y = pool(seed=7, score_signal=1.0)
     idx = labeled_draw(y, 150, 1)

@@ -153,16 +153,16 @@ IDENTITY = {
            "pretext_batch_size", "pretext_lr", "pretext_seed", "scorer", "scorer_seed",
            "protocol", "reinit_each_cycle", "eval_every_epoch", "normalize_mean",
            "normalize_std", "seed", "batches_dir", "stop_kappa", "stop_window",
-           "stop_min_defects", "stop_max_labels", "head_anchor_bf"),
+           "stop_min_defects", "stop_max_labels", "head_anchor_bf", "head_cv_se"),
     "ceiling": ("category", "image_size", "grayscale", "epochs", "batch_size", "lr",
                 "freeze_body", "head", "body_features", "head_c", "head_balanced",
                 "evidence_prior", "evidence_c", "head_tau_scale", "head_cv_from",
-                "head_anchor_bf", "scorer", "scorer_seed", "weight_decay", "pretrained",
-                "pretext_task", "synthesis_epochs", "pretext_batch_size", "pretext_lr",
-                "pretext_seed", "normalize_mean", "normalize_std", "seed"),
+                "head_anchor_bf", "head_cv_se", "scorer", "scorer_seed", "weight_decay",
+                "pretrained", "pretext_task", "synthesis_epochs", "pretext_batch_size",
+                "pretext_lr", "pretext_seed", "normalize_mean", "normalize_std", "seed"),
 }
 # Parameters added after runs were committed, each at the default that made those runs:
 # recorded (config.json, the resolved profile, the loop's checkpoint fingerprint) only
 # where a run sets another value, so adding one rewrites no earlier run's record and
 # leaves its checkpoint continuable. A new parameter of a stage belongs here.
-RECORDED_IF_SET = ("head_anchor_bf",)
+RECORDED_IF_SET = ("head_anchor_bf", "head_cv_se")

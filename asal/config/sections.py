@@ -168,6 +168,11 @@ class Learning(Section):
                                   "chosen tau beats the scorer alone (tau 0) by this Bayes "
                                   "factor (1: the most likely tau; 3: 'positive' "
                                   "evidence on Kass and Raftery's scale)")
+    head_cv_se: float = Field(0.0, ge=0, description="evidence: from head_cv_from, the "
+                              "features join only where the chosen tau's held-out AUROC "
+                              "beats tau 0's by this many standard errors of their "
+                              "difference over the folds (0: off; 1: the "
+                              "one-standard-error rule)")
     protocol: Literal["clean", "paper"] = Field("clean", description="clean (the last "
                                                 "epoch, no double labels) or paper (the "
                                                 "published code, faults included)")

@@ -28,7 +28,7 @@ class EvidenceLearner(LinearLearner):
         self.head = AnchoredHead(self.pool_x, beta_prior=cfg.evidence_prior,
                                  beta_var=cfg.evidence_c, tau_scale=cfg.head_tau_scale,
                                  cv_from=cfg.head_cv_from,
-                                 anchor_bf=cfg.head_anchor_bf)
+                                 anchor_bf=cfg.head_anchor_bf, cv_se=cfg.head_cv_se)
 
     def logits(self, state, cycle, split, indices=None) -> torch.Tensor:
         z = self.z[split] if indices is None else self.z[split][indices]
