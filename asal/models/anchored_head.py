@@ -223,7 +223,8 @@ class AnchoredHead:
         self.cv_auroc_by_tau = {t: roc_auc_score(y, f) for t, f in held_out.items()}
         best = max(self.cv_auroc_by_tau.values())
         chosen = min(t for t, a in self.cv_auroc_by_tau.items() if a >= best - 1e-9)
-        self.cv_gain_in_se = self._gain_in_standard_errors(y, fold, held_out, chosen)
+        if 0.0 in held_out:      # a grid without the anchor (a test's) has no gain over it
+            self.cv_gain_in_se = self._gain_in_standard_errors(y, fold, held_out, chosen)
         if self.cv_se > 0 and chosen > 0 and not self.cv_gain_in_se > self.cv_se:
             return 0.0
         return chosen
@@ -237,13 +238,13 @@ class AnchoredHead:
         folds = [k for k in range(CV_FOLDS) if len(np.unique(y[fold == k])) == 2]
         diff = np.array([roc_auc_score(y[fold == k], held_out[tau][fold == k])
                          - roc_auc_score(y[fold == k], held_out[0.0][fold == k])
-                         for k in folds]) if 0.0 in held_out else np.array([])
+                         for k in folds])
         if len(diff) < 2:
             return float("nan")
-        se = diff.std(ddof=1) / np.sqrt(len(diff))
+        mean, se = diff.mean(), diff.std(ddof=1) / np.sqrt(len(diff))
         if se > 0:
-            return float(diff.mean() / se)
-        return {1.0: np.inf, -1.0: -np.inf}.get(float(np.sign(diff.mean())), float("nan"))
+            return float(mean / se)
+        return float(np.copysign(np.inf, mean)) if mean != 0 else float("nan")
 
     def head_state(self) -> dict[str, torch.Tensor]:
         """The head on the unscaled features (asal/models/frozen_features.py: head_logit),
